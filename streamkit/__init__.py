@@ -1,0 +1,78 @@
+"""streamkit: composable asyncio streams, from any source to any framework's streaming response.
+
+>>> import streamkit as sk
+>>> pipeline = sk.iterate(range(10)) | sk.filter(lambda n: n % 2) | sk.map(str)
+>>> sk.run_sync(pipeline.list())                       # doctest: +SKIP
+['1', '3', '5', '7', '9']
+"""
+
+from streamkit._core.channel import Channel, push
+from streamkit._core.errors import ChannelClosedError, EmptyStreamError, StreamReusedError
+from streamkit._core.marks import Framing
+from streamkit._core.stream import Run, Step, Stream
+from streamkit._ops.combine import BufferOverflowError, buffer, catch, chain, merge, retry, switch_map, zip
+from streamkit._ops.select import skip, skip_while, take, take_until, take_while
+from streamkit._ops.time import batch, debounce, delay, heartbeat, sample, spaceout, throttle, timeout
+from streamkit._ops.transform import distinct, enumerate, filter, flat_map, map, scan, start_with, tap
+from streamkit._sources.files import from_file
+from streamkit._sources.iterables import empty, iterate, just, never
+from streamkit._sources.timers import interval, timer, wait
+
+__version__ = "0.1.0"
+
+__all__ = [
+    # the stream
+    "Stream",
+    "Step",
+    "Run",
+    "Framing",
+    # sources
+    "iterate",
+    "just",
+    "empty",
+    "never",
+    "from_file",
+    "interval",
+    "timer",
+    "Channel",
+    "push",
+    "wait",
+    # transform
+    "map",
+    "filter",
+    "tap",
+    "scan",
+    "flat_map",
+    "start_with",
+    "distinct",
+    "enumerate",
+    # select
+    "take",
+    "take_while",
+    "take_until",
+    "skip",
+    "skip_while",
+    # time
+    "throttle",
+    "debounce",
+    "sample",
+    "batch",
+    "timeout",
+    "spaceout",
+    "delay",
+    "heartbeat",
+    # combine
+    "merge",
+    "chain",
+    "zip",
+    "buffer",
+    "catch",
+    "retry",
+    "switch_map",
+    # errors
+    "StreamReusedError",
+    "ChannelClosedError",
+    "EmptyStreamError",
+    "BufferOverflowError",
+    "__version__",
+]

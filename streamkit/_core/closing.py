@@ -1,0 +1,45 @@
+"""Closing upstream iterators deterministically.
+
+Every run closes the iterator it reads from before control returns to its own consumer
+(DESIGN.md, contract 3). ``async for`` alone never does that: breaking out of a loop over an
+async generator leaves the generator suspended until the garbage collector finds it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+import anyio
+
+T = TypeVar("T")
+
+
+async def aclose_quietly(iterator: object) -> None:
+    """Close ``iterator`` if it can be closed, shielded so a cancelled caller still cleans up."""
+    aclose = getattr(iterator, "aclose", None)
+    if aclose is not None:
+        with anyio.CancelScope(shield=True):
+            await aclose()
+
+
+@asynccontextmanager
+async def opened(source: AsyncIterable[T]) -> AsyncIterator[AsyncIterator[T]]:
+    """Start one run of ``source`` and close it when the block exits, however it exits.
+
+    >>> async with opened(stream) as items:   # doctest: +SKIP
+    ...     first = await anext(items)
+    """
+    iterator = aiter(source)
+    try:
+        yield iterator
+    finally:
+        await aclose_quietly(iterator)
+
+
+def describe(value: Any) -> str:
+    """A short name for a value in error messages: its type and, for callables, its name."""
+    name = getattr(value, "__qualname__", None) or getattr(value, "__name__", None)
+    kind = type(value).__name__
+    return f"{kind} {name!r}" if name and kind not in {"type"} else repr(value)
