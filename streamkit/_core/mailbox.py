@@ -34,7 +34,7 @@ class Mailbox(Generic[T]):
     :meth:`close`) when every producer has called :meth:`producer_done`, or on ``close()``.
     """
 
-    __slots__ = ("_items", "_capacity", "_producers", "_ended", "_error", "_gone", "_readable", "_writable")
+    __slots__ = ("_items", "_capacity", "_producers", "_ended", "_error", "_gone", "_poked", "_readable", "_writable")
 
     def __init__(self, capacity: int = DEFAULT_READ_AHEAD, producers: int = 1) -> None:
         self._items: deque[T] = deque()
@@ -43,6 +43,7 @@ class Mailbox(Generic[T]):
         self._ended = False
         self._error: BaseException | None = None
         self._gone = False
+        self._poked = False
         self._readable: anyio.Event | None = None
         self._writable: anyio.Event | None = None
 
@@ -52,6 +53,11 @@ class Mailbox(Generic[T]):
     def consumer_gone(self) -> bool:
         """True once the consumer has stopped reading."""
         return self._gone
+
+    @property
+    def has_items(self) -> bool:
+        """True if an item is waiting to be taken."""
+        return bool(self._items)
 
     @property
     def ended(self) -> bool:
@@ -118,12 +124,19 @@ class Mailbox(Generic[T]):
             raise anyio.EndOfStream
         raise anyio.WouldBlock
 
+    def poke(self) -> None:
+        """Wake a consumer waiting in :meth:`wait` without giving it an item (a timer says so)."""
+        self._poked = True
+        self._wake_reader()
+
     async def wait(self, deadline: float = math.inf) -> bool:
-        """Wait until an item or the end is there; False if ``deadline`` passed first.
+        """Wait until an item or the end is there, or :meth:`poke` is called; False if
+        ``deadline`` passed first.
 
         Takes nothing, so cancelling it (or the deadline passing) loses nothing.
         """
-        if self._items or self._ended:
+        if self._items or self._ended or self._poked:
+            self._poked = False
             return True
         if deadline == math.inf:
             await self._wait_readable()
@@ -134,10 +147,11 @@ class Mailbox(Generic[T]):
         return False
 
     async def _wait_readable(self) -> None:
-        while not (self._items or self._ended):
+        while not (self._items or self._ended or self._poked):
             if self._readable is None:
                 self._readable = anyio.Event()
             await self._readable.wait()
+        self._poked = False
 
     async def get(self) -> T:
         """Take the next item, waiting for it; ``EndOfStream`` at the end."""

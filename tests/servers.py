@@ -1,0 +1,54 @@
+"""Real servers on 127.0.0.1 for streaming tests: uvicorn (ASGI) and waitress/wsgiref (WSGI).
+
+httpx's ASGITransport buffers whole bodies, so streaming, timing and disconnect behaviour is
+only visible through a real server and a real socket.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def uvicorn_server(app: Any, **config: Any) -> Iterator[str]:
+    """Serve ``app`` with uvicorn in a background thread; yield its base URL."""
+    import uvicorn
+
+    settings: dict[str, Any] = {"host": "127.0.0.1", "port": free_port(), "log_level": "warning", "lifespan": "off"}
+    settings.update(config)
+    server = uvicorn.Server(uvicorn.Config(app, **settings))
+    thread = threading.Thread(target=server.run, name="uvicorn-test", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{settings['port']}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        if thread.is_alive():
+            raise RuntimeError("uvicorn did not stop within 10 s")
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 5.0, interval: float = 0.005) -> float:
+    """Poll ``condition`` until true; return the seconds it took. Raises on timeout."""
+    start = time.monotonic()
+    while not condition():
+        if time.monotonic() - start > timeout:
+            raise AssertionError(f"condition not met within {timeout} s")
+        time.sleep(interval)
+    return time.monotonic() - start
