@@ -14,6 +14,12 @@ from streamkit._ops.combine import BufferOverflowError, buffer, catch, chain, me
 from streamkit._ops.select import skip, skip_while, take, take_until, take_while
 from streamkit._ops.time import batch, debounce, delay, heartbeat, sample, spaceout, throttle, timeout
 from streamkit._ops.transform import distinct, enumerate, filter, flat_map, map, scan, start_with, tap
+from streamkit._sinks.asgi import asgi
+from streamkit._sinks.deliver import Delivery, Sink, deliver
+from streamkit._sinks.files import write_file, write_stdout
+from streamkit._sinks.lines import request_shutdown
+from streamkit._sinks.request import Request
+from streamkit._sinks.serve import serve, server
 from streamkit._sources.files import from_file
 from streamkit._sources.iterables import empty, iterate, just, never
 from streamkit._sources.timers import interval, timer, wait
@@ -69,6 +75,17 @@ __all__ = [
     "catch",
     "retry",
     "switch_map",
+    # sinks
+    "asgi",
+    "Request",
+    "Sink",
+    "Delivery",
+    "deliver",
+    "write_file",
+    "write_stdout",
+    "serve",
+    "server",
+    "request_shutdown",
     # errors
     "StreamReusedError",
     "ChannelClosedError",

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, Callable
 from typing import Generic, TypeVar
 
 import anyio
 
+from streamkit._core.backend import Waitable, event_class
 from streamkit._core.closing import opened
 
 T = TypeVar("T")
@@ -34,7 +35,9 @@ class Mailbox(Generic[T]):
     :meth:`close`) when every producer has called :meth:`producer_done`, or on ``close()``.
     """
 
-    __slots__ = ("_items", "_capacity", "_producers", "_ended", "_error", "_gone", "_poked", "_readable", "_writable")
+    __slots__ = (
+        "_items", "_capacity", "_producers", "_ended", "_error", "_gone", "_poked", "_readable", "_writable", "_new_event",
+    )
 
     def __init__(self, capacity: int = DEFAULT_READ_AHEAD, producers: int = 1) -> None:
         self._items: deque[T] = deque()
@@ -44,8 +47,9 @@ class Mailbox(Generic[T]):
         self._error: BaseException | None = None
         self._gone = False
         self._poked = False
-        self._readable: anyio.Event | None = None
-        self._writable: anyio.Event | None = None
+        self._readable: Waitable | None = None
+        self._writable: Waitable | None = None
+        self._new_event: Callable[[], Waitable] | None = None
 
     # -- producer side -------------------------------------------------------------------
 
@@ -91,7 +95,7 @@ class Mailbox(Generic[T]):
         """Put ``item``, waiting while the box is full. Raises ConsumerGone."""
         while not self.offer(item):
             if self._writable is None:
-                self._writable = anyio.Event()
+                self._writable = self._event()
             await self._writable.wait()
 
     def producer_done(self) -> None:
@@ -107,6 +111,10 @@ class Mailbox(Generic[T]):
         self._ended = True
         self._error = error
         self._wake_reader()
+        # A producer blocked on a full box must hear of the close now, not after the next read.
+        if self._writable is not None:
+            self._writable.set()
+            self._writable = None
 
     # -- consumer side -------------------------------------------------------------------
 
@@ -149,7 +157,7 @@ class Mailbox(Generic[T]):
     async def _wait_readable(self) -> None:
         while not (self._items or self._ended or self._poked):
             if self._readable is None:
-                self._readable = anyio.Event()
+                self._readable = self._event()
             await self._readable.wait()
         self._poked = False
 
@@ -183,6 +191,12 @@ class Mailbox(Generic[T]):
         if self._writable is not None:
             self._writable.set()
             self._writable = None
+
+    def _event(self) -> Waitable:
+        # A mailbox lives in one event loop: resolve that backend's event class once.
+        if self._new_event is None:
+            self._new_event = event_class()
+        return self._new_event()
 
     def _wake_reader(self) -> None:
         if self._readable is not None:

@@ -13,22 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
 
+from streamkit._core.backend import running_trio
 
-def _running_trio() -> bool:
-    trio = sys.modules.get("trio")
-    if trio is None:
-        return False
-    try:
-        trio.lowlevel.current_task()
-    except RuntimeError:
-        return False
-    return True
+_running_trio = running_trio  # the old private name, still imported by the broker
 
 
 _live = 0
@@ -71,7 +63,7 @@ class Pumps:
         self._scopes.add(scope)
         self._pending += 1
         _live += 1
-        if _running_trio():
+        if running_trio():
             import trio
 
             # A system task lives outside every user cancel scope; keep the caller's context.
@@ -121,6 +113,8 @@ class Pumps:
         """Cancel every pump and wait until all have finished their cleanup."""
         self.cancel()
         if self._pending:
-            self._done = anyio.Event()
+            # Reuse a waiting closer's event: replacing it would leave that closer waiting forever.
+            if self._done is None or self._done.is_set():
+                self._done = anyio.Event()
             with anyio.CancelScope(shield=True):
                 await self._done.wait()

@@ -10,6 +10,7 @@ that happens after the first write, and closes the run however delivery ends.
 from __future__ import annotations
 
 import logging
+from functools import partial
 from collections.abc import AsyncIterable, Callable
 from typing import Any, Protocol
 
@@ -20,7 +21,7 @@ from streamkit._core.mailbox import Mailbox, forward
 from streamkit._core.marks import Framing
 from streamkit._core.tasks import Pumps
 from streamkit._core.validate import check_positive_int, check_seconds
-from streamkit._sinks.lines import open_line
+from streamkit._sinks.lines import Line, open_line
 
 logger = logging.getLogger("streamkit")
 
@@ -108,6 +109,8 @@ async def deliver(
     box: Mailbox[Any] = Mailbox(check_positive_int("read_ahead", read_ahead))
     pumps.start(forward, stream, box)
     line = open_line(box, heartbeat)
+    if keepalive is not None:
+        line.keepalive = partial(_write_keepalive, sink, keepalive, result)
     try:
         while True:
             try:
@@ -117,10 +120,12 @@ async def deliver(
                     result.stopped = True
                     await _write_final(sink, final, grace, result)
                     return result
-                if line.heartbeat_due(anyio.current_time()):
-                    await _write(sink, keepalive, result, line)  # type: ignore[arg-type]
+                if await _heartbeat_work(line, sink, keepalive, result):
                     continue
+                # Idle: the heartbeat wheel may write a keep-alive itself meanwhile.
+                line.idle = True
                 await box.wait()
+                line.idle = False
                 continue
             except anyio.EndOfStream:
                 break
@@ -152,6 +157,28 @@ async def deliver(
         line.close()
         box.abandon()
         await pumps.aclose()
+
+
+async def _heartbeat_work(line: Line, sink: Sink, keepalive: bytes | None, result: Delivery) -> bool:
+    """Do what the heartbeat wheel left for the writer; True if there was something."""
+    if line.failed is not None:
+        raise line.failed
+    if line.suspended is not None:
+        suspended, line.suspended = line.suspended, None
+        await suspended.finish()
+        return True
+    if line.beat_due:
+        line.beat_due = False
+        await _write(sink, keepalive, result, line)  # type: ignore[arg-type]
+        return True
+    return False
+
+
+async def _write_keepalive(sink: Sink, keepalive: bytes, result: Delivery) -> None:
+    # Run by the heartbeat wheel, often outside any task (see stepping.py).
+    await sink.write(keepalive)
+    result.writes += 1
+    result.bytes += len(keepalive)
 
 
 async def _write(sink: Sink, data: bytes, result: Delivery, line: Any) -> None:

@@ -16,32 +16,49 @@ import heapq
 import itertools
 import math
 import threading
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import anyio
 
 from streamkit._core.mailbox import Mailbox
-from streamkit._core.tasks import Pumps, _running_trio
+from streamkit._core.backend import Waitable, clock, event_class, running_trio
+from streamkit._core.tasks import Pumps
+from streamkit._sinks.stepping import Suspended, step
 
 
 class Line:
-    """One live response: its mailbox (to wake its writer), heartbeat period and last write time."""
+    """One live response: its mailbox (to wake its writer), heartbeat period and last write time.
 
-    __slots__ = ("box", "period", "last_write", "stopping", "closed", "_loop")
+    The writer marks itself ``idle`` while it waits for frames; only then may the wheel write
+    a keep-alive through ``keepalive`` (a function returning the write coroutine) itself.
+    """
+
+    __slots__ = (
+        "box", "period", "last_write", "stopping", "closed", "now", "idle", "keepalive", "beat_due",
+        "suspended", "failed", "_loop",
+    )
 
     def __init__(self, box: Mailbox[Any], period: float | None, loop: _Loop) -> None:
         self.box = box
         self.period = period
-        self.last_write = anyio.current_time()
+        self.now = loop.now
+        """The loop's clock (what ``anyio.current_time()`` reads), resolved once."""
+        self.last_write = self.now()
         self.stopping = False
         self.closed = False
+        self.idle = False
+        self.keepalive: Callable[[], Coroutine[Any, Any, Any]] | None = None
+        self.beat_due = False
+        """The writer must write a keep-alive (the wheel could not write it itself)."""
+        self.suspended: Suspended | None = None
+        """A keep-alive the wheel started that the writer must finish."""
+        self.failed: BaseException | None = None
+        """The error a keep-alive write by the wheel raised: the client has gone."""
         self._loop = loop
 
-    def heartbeat_due(self, now: float) -> bool:
-        return self.period is not None and now - self.last_write >= self.period
-
     def wrote(self) -> None:
-        self.last_write = anyio.current_time()
+        self.last_write = self.now()
 
     def stop(self) -> None:
         """Ask the writer to finish: shutdown."""
@@ -59,12 +76,16 @@ class _Loop:
 
     def __init__(self, key: object) -> None:
         self.key = key
+        self.now = clock()
+        self.new_event = event_class()
+        self.steps = not running_trio()
+        """Whether write coroutines can be stepped outside a task (asyncio) or not (trio)."""
         self.lines: set[Line] = set()
         self.beating = 0
         self._heap: list[tuple[float, int, Line]] = []
         self._order = itertools.count()
         self._wheel: Pumps | None = None
-        self._wake: anyio.Event | None = None
+        self._wake: Waitable | None = None
 
     def add(self, box: Mailbox[Any], period: float | None) -> Line:
         line = Line(box, period, self)
@@ -98,25 +119,49 @@ class _Loop:
     async def _turn(self) -> None:
         heap = self._heap
         while heap:
-            due = heap[0][0]
-            if due > anyio.current_time():
-                self._wake = anyio.Event()
+            due, _, first = heap[0]
+            if due > self.now():
+                self._wake = self.new_event()
                 with anyio.CancelScope(deadline=due):
                     await self._wake.wait()
                 self._wake = None
-                continue
-            now = anyio.current_time()
-            while heap and heap[0][0] <= now:
+                if heap and heap[0][0] > self.now():
+                    continue  # woken early by an earlier entry
+            now = self.now()
+            # Serve every line due within the slack now: a keep-alive a little early is harmless.
+            horizon = now + _slack(first.period)
+            while heap and heap[0][0] <= horizon:
                 _, _, line = heapq.heappop(heap)
                 if line.closed:
                     continue
                 assert line.period is not None
-                if line.heartbeat_due(now):
-                    line.box.poke()
-                    # The writer updates last_write when it has written the heartbeat.
+                if horizon - line.last_write >= line.period:
+                    self._beat(line, now)
                     self._schedule(line, now + line.period)
                 else:
                     self._schedule(line, line.last_write + line.period)
+
+    def _beat(self, line: Line, now: float) -> None:
+        if not (self.steps and line.idle and line.keepalive is not None):
+            line.beat_due = True
+            line.box.poke()
+            return
+        try:
+            suspended = step(line.keepalive())
+        except Exception as error:
+            line.failed = error
+            line.box.poke()
+            return
+        line.last_write = now
+        if suspended is not None:
+            line.suspended = suspended
+            line.idle = False
+            line.box.poke()
+
+
+def _slack(period: float | None) -> float:
+    """How early a keep-alive may be: a tenth of its period, at most a quarter second."""
+    return min(0.25, (period or 0.0) / 10)
 
 
 _loops: dict[object, _Loop] = {}
@@ -124,7 +169,7 @@ _loops_lock = threading.Lock()
 
 
 def _loop_key() -> object:
-    if _running_trio():
+    if running_trio():
         import trio
 
         return trio.lowlevel.current_trio_token()

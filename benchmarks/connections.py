@@ -1,0 +1,133 @@
+"""Idle SSE connections: what each costs the server in memory and heartbeat CPU.
+
+For N idle connections (default 1,000, 5,000 and 10,000), opened in batches by this process
+on raw asyncio sockets to a server in another process, compare ``streamkit.asgi``,
+sse-starlette's ``EventSourceResponse`` and a bare Starlette ``StreamingResponse`` (which
+sends no heartbeats at all): server RSS per connection, server CPU per heartbeat with
+heartbeats every 15 s and every 1 s, time until all N have their first bytes, and time until
+the server's file descriptors are back to baseline after the clients close.
+
+Run: ``python -m benchmarks.connections [N ...]``. Loopback only; every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+
+import psutil
+
+from benchmarks.serve import free_port
+
+KINDS = ("bare", "sse-starlette", "streamkit")
+BATCH = 500
+IDLE_SECONDS = {1.0: 5.0, 15.0: 31.0}
+
+
+def start(kind: str, heartbeat: float) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    env = dict(os.environ, BENCH_HEARTBEAT=str(heartbeat))
+    process = subprocess.Popen([sys.executable, "-m", "benchmarks._apps", kind, str(port), "-"], env=env)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            import socket
+
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return process, port
+        except OSError:
+            time.sleep(0.05)
+    process.kill()
+    raise RuntimeError(f"{kind} server did not start")
+
+
+async def open_one(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"GET / HTTP/1.1\r\nHost: bench\r\n\r\n")
+    data = b""
+    while b"hello" not in data:
+        chunk = await asyncio.wait_for(reader.read(4096), 30)
+        if not chunk:
+            raise ConnectionError("closed before the first event")
+        data += chunk
+    return reader, writer
+
+
+async def drain(reader: asyncio.StreamReader) -> None:
+    # Read heartbeats as a browser would, so no send buffer fills up.
+    while await reader.read(4096):
+        pass
+
+
+async def run(kind: str, n: int, heartbeat: float) -> dict[str, float]:
+    process, port = start(kind, heartbeat)
+    server = psutil.Process(process.pid)
+    try:
+        await asyncio.sleep(0.5)
+        # Warm up (imports, first-request paths) before the baseline.
+        warm = [await open_one(port) for _ in range(20)]
+        for _, writer in warm:
+            writer.close()
+        await asyncio.sleep(0.5)
+        rss0, fds0 = server.memory_info().rss, server.num_fds()
+        started = time.perf_counter()
+        connections = []
+        for first in range(0, n, BATCH):
+            connections += await asyncio.gather(*(open_one(port) for _ in range(first, min(n, first + BATCH))))
+        first_bytes = time.perf_counter() - started
+        readers = [asyncio.ensure_future(drain(reader)) for reader, _ in connections]
+        await asyncio.sleep(2.0)
+        rss = server.memory_info().rss
+        window = IDLE_SECONDS[heartbeat]
+        user0, system0 = server.cpu_times()[:2]
+        await asyncio.sleep(window)
+        user1, system1 = server.cpu_times()[:2]
+        idle_user, idle_system = user1 - user0, system1 - system0
+        idle_cpu = idle_user + idle_system
+        closed = time.perf_counter()
+        for _, writer in connections:
+            writer.close()
+        for task in readers:
+            task.cancel()
+        await asyncio.gather(*readers, return_exceptions=True)
+        deadline = time.perf_counter() + 30
+        while server.num_fds() > fds0 and time.perf_counter() < deadline:
+            await asyncio.sleep(0.01)
+        fds_back = time.perf_counter() - closed if server.num_fds() <= fds0 else float("inf")
+        heartbeats = n * (window // heartbeat) if kind != "bare" else 0
+        return {
+            "kib_per_conn": (rss - rss0) / n / 1024,
+            "cpu_us_per_beat": idle_cpu / heartbeats * 1e6 if heartbeats else float("nan"),
+            "user_us_per_beat": idle_user / heartbeats * 1e6 if heartbeats else float("nan"),
+            "idle_cpu_s": idle_cpu,
+            "first_bytes_s": first_bytes,
+            "fds_back_s": fds_back,
+        }
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def main() -> None:
+    sizes = [int(arg) for arg in sys.argv[1:]] or [1_000, 5_000, 10_000]
+    print("µs/beat: server CPU (user+system) per heartbeat; of which user (Python), the rest the kernel's send")
+    print(f"{'N':>6} {'server':<14}{'hb s':>5}{'KiB/conn':>10}{'µs/beat':>9}{'user':>6}{'idle CPU s':>11}{'first bytes s':>14}{'fds back s':>11}")
+    for n in sizes:
+        for heartbeat in (15.0, 1.0):
+            base = None
+            for kind in KINDS:
+                r = asyncio.run(run(kind, n, heartbeat))
+                base = r if kind == "bare" else base
+                extra = f"  (+{r['kib_per_conn'] - base['kib_per_conn']:.1f} KiB vs bare)" if base and kind != "bare" else ""
+                print(
+                    f"{n:>6} {kind:<14}{heartbeat:>5.0f}{r['kib_per_conn']:>10.1f}{r['cpu_us_per_beat']:>9.1f}{r['user_us_per_beat']:>6.1f}"
+                    f"{r['idle_cpu_s']:>11.3f}{r['first_bytes_s']:>14.2f}{r['fds_back_s']:>11.2f}{extra}",
+                    flush=True,
+                )
+
+
+if __name__ == "__main__":
+    main()
