@@ -108,7 +108,11 @@ async def run(kind: str, n: int, heartbeat: float) -> dict[str, float]:
         }
     finally:
         process.terminate()
-        process.wait(10)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:  # a server still busy closing thousands of streams
+            process.kill()
+            process.wait(10)
 
 
 def main() -> None:
