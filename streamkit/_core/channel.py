@@ -8,7 +8,7 @@ from typing import TypeVar
 
 import anyio
 
-from streamkit._core.closing import describe
+from streamkit._core.closing import describe, opened
 from streamkit._core.errors import ChannelClosedError, StreamReusedError
 from streamkit._core.mailbox import ConsumerGone, Mailbox
 from streamkit._core.stream import Stream
@@ -98,7 +98,7 @@ class Channel(Stream[T]):
             self._gone.set()
 
     def _why_closed(self) -> str:
-        return "the channel's consumer has left" if self._box.consumer_gone else "the channel was closed"
+        return "the channel was closed" if self._box.ended else "the channel's consumer has left"
 
     def _consume(self) -> AsyncIterator[T]:
         if self._consumed:
@@ -148,8 +148,9 @@ def push(producer: Callable[[Channel[T]], Awaitable[object]], *, max_buffer: int
 
         pumps.start(produce)
         try:
-            async for item in channel:
-                yield item
+            async with opened(channel) as items:
+                async for item in items:
+                    yield item
             pumps.raise_error()
         finally:
             await pumps.aclose()

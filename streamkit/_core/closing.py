@@ -31,11 +31,28 @@ async def opened(source: AsyncIterable[T]) -> AsyncIterator[AsyncIterator[T]]:
     >>> async with opened(stream) as items:   # doctest: +SKIP
     ...     first = await anext(items)
     """
-    iterator = aiter(source)
+    iterator = in_context(aiter(source))
     try:
         yield iterator
     finally:
         await aclose_quietly(iterator)
+
+
+def in_context(iterator: AsyncIterator[T]) -> AsyncIterator[T]:
+    """``iterator``, or, if it is also an async context manager, a generator reading it inside its context.
+
+    Some iterators want ``async with`` around their use: aiostream's streamers warn when iterated
+    outside it, and an SDK stream closes its connection in ``__aexit__``.
+    """
+    if hasattr(iterator, "__aenter__") and hasattr(iterator, "__aexit__"):
+        return _inside(iterator)
+    return iterator
+
+
+async def _inside(iterator: Any) -> AsyncIterator[Any]:
+    async with iterator as entered:
+        async for item in entered:
+            yield item
 
 
 def describe(value: Any) -> str:

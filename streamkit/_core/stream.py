@@ -9,7 +9,7 @@ from typing import Any, Generic, TypeAlias, TypeVar, overload
 
 import anyio
 
-from streamkit._core.closing import aclose_quietly, describe, opened
+from streamkit._core.closing import aclose_quietly, describe, in_context, opened
 from streamkit._core.errors import EmptyStreamError, StreamReusedError
 from streamkit._core.fusion import Stage, compose, run_fused
 from streamkit._core.marks import Framing
@@ -169,6 +169,8 @@ class Run(Generic[T_co], AsyncIterator[T_co]):
 
     async def __anext__(self) -> T_co:
         if self._closed:
+            # close() came while the consumer was busy: clean up before its loop ends.
+            await self.aclose()
             raise StopAsyncIteration
         # Cancelling a pending __anext__ ends the generator: exactly what close() wants here.
         with anyio.CancelScope() as scope:
@@ -208,10 +210,10 @@ def as_stream(source: AsyncIterable[T]) -> Stream[T]:
         first_run: list[AsyncIterator[T]] = [iterator]
 
         def open_again() -> AsyncIterator[T]:
-            return first_run.pop() if first_run else aiter(source)
+            return in_context(first_run.pop() if first_run else aiter(source))
 
         return Stream(open_again)
-    return Stream(_once(iterator, source))
+    return Stream(_once(in_context(iterator), source))
 
 
 def _once(iterator: AsyncIterator[T], source: object) -> Callable[[], AsyncIterator[T]]:

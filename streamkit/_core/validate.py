@@ -43,3 +43,15 @@ def check_callable(name: str, value: F) -> F:
     if not callable(value):
         raise TypeError(f"{name} must be callable, got {describe(value)}")
     return value
+
+
+def check_exception_types(name: str, value: object) -> tuple[type[Exception], ...]:
+    """``value`` (an Exception subclass or a tuple of them) as a tuple, else a TypeError naming ``name``.
+
+    BaseException subclasses are refused: catching them would swallow cancellation.
+    """
+    types = value if isinstance(value, tuple) else (value,)
+    for each in types:
+        if not (isinstance(each, type) and issubclass(each, Exception)):
+            raise TypeError(f"{name} must be an Exception subclass or a tuple of them, got {describe(each)}")
+    return types

@@ -10,10 +10,17 @@ from typing import Any, Literal, TypeVar, overload
 import anyio
 
 from streamkit._core.closing import describe, opened
+from streamkit._core.errors import StreamReusedError
 from streamkit._core.mailbox import ConsumerGone, Mailbox, forward
 from streamkit._core.stream import Step, generator_step
 from streamkit._core.tasks import Pumps
-from streamkit._core.validate import check_callable, check_positive_int, check_seconds, check_whole
+from streamkit._core.validate import (
+    check_callable,
+    check_exception_types,
+    check_positive_int,
+    check_seconds,
+    check_whole,
+)
 from streamkit._ops._util import is_async_callable
 
 T = TypeVar("T")
@@ -198,6 +205,7 @@ def catch(
     """
     if not isinstance(fallback, AsyncIterable):
         check_callable("catch(fallback)", fallback)
+    check_exception_types("catch(exceptions)", exceptions)
 
     async def caught(source: AsyncIterable[Any]) -> AsyncIterator[Any]:
         try:
@@ -241,6 +249,7 @@ def retry(
     check_seconds("retry(max_backoff)", max_backoff)
     if isinstance(factor, bool) or not isinstance(factor, int | float) or not factor >= 1:
         raise ValueError(f"retry(factor) must be a number >= 1, got {factor!r}")
+    check_exception_types("retry(exceptions)", exceptions)
 
     async def retried(source: AsyncIterable[Any]) -> AsyncIterator[Any]:
         wait = backoff
@@ -252,6 +261,8 @@ def retry(
                         emitted = True
                         yield item
                 return
+            except StreamReusedError:
+                raise  # a source that cannot restart: another attempt cannot help
             except exceptions as error:
                 if attempt == retries or (before_first_item and emitted):
                     raise

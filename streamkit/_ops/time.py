@@ -310,6 +310,8 @@ def delay(seconds: float, *, max_buffer: int = 1024) -> Step[T, T]:
                 async for due, item in box:
                     if anyio.current_time() < due:
                         await anyio.sleep_until(due)
+                    if item is _NOTHING:  # the source's end, shifted like its items
+                        return
                     yield item
             except _Delayed as late:
                 if anyio.current_time() < late.due:
@@ -331,6 +333,7 @@ async def _stamped(source: AsyncIterable[Any], shift: float) -> AsyncIterator[tu
         try:
             async for item in items:
                 yield anyio.current_time() + shift, item
+            yield anyio.current_time() + shift, _NOTHING
         except Exception as error:
             raise _Delayed(anyio.current_time() + shift, error) from error
 

@@ -242,8 +242,8 @@ def flat_map(function: Callable[[T], Iterable[U] | AsyncIterable[U] | Awaitable[
     return generator_step(flatten)
 
 
-def start_with(*items: T) -> Step[T, T]:
-    """Emit ``items`` first, then the source's items.
+def start_with(*items: U) -> Step[T, T | U]:
+    """Emit ``items`` first, then the source's items (the items may be of another type, e.g. a header).
 
     >>> await (iterate([3]) | start_with(1, 2)).list()                 # doctest: +SKIP
     [1, 2, 3]

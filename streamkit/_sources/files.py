@@ -64,9 +64,11 @@ def from_file(
 
     async def run() -> AsyncIterator[Any]:
         reader = _Reader(file_path, binary=mode == "bytes", encoding=encoding, errors=errors)
-        await anyio.to_thread.run_sync(reader.open, from_end)
         partial = ""
+        after_cr = False
         try:
+            # Inside the try: a cancellation delivered when the thread returns still closes the file.
+            await anyio.to_thread.run_sync(reader.open, from_end)
             while True:
                 chunk = await anyio.to_thread.run_sync(reader.read, chunk_size)
                 if not chunk:
@@ -75,7 +77,13 @@ def from_file(
                     if not await anyio.to_thread.run_sync(reader.check_moved):
                         await anyio.sleep(poll_interval)
                     continue
-                if mode != "lines":
+                if mode == "bytes":
+                    yield chunk
+                    continue
+                chunk, after_cr = _newlines_to_lf(chunk, after_cr)
+                if not chunk:
+                    continue
+                if mode == "text":
                     yield chunk
                     continue
                 lines = (partial + chunk).split("\n")
@@ -89,6 +97,17 @@ def from_file(
                 await anyio.to_thread.run_sync(reader.close)
 
     return Stream(run)
+
+
+def _newlines_to_lf(text: str, after_cr: bool) -> tuple[str, bool]:
+    """``text`` with CRLF and CR turned into LF, and whether it ended with a CR.
+
+    A CR ends its line at once (no waiting for the next read in follow mode); an LF right
+    after it, even at the start of the next chunk, belongs to the same line end.
+    """
+    if after_cr and text.startswith("\n"):
+        text = text[1:]
+    return text.replace("\r\n", "\n").replace("\r", "\n"), text.endswith("\r")
 
 
 class _Reader:
@@ -106,8 +125,9 @@ class _Reader:
         if self.binary:
             self.file = open(self.path, "rb")  # noqa: SIM115 - closed by close()
         else:
-            # newline=None: universal newlines, so CR and CRLF arrive as "\n".
-            self.file = open(self.path, encoding=self.encoding, errors=self.errors, newline=None)  # noqa: SIM115
+            # newline="": line ends arrive untranslated; _newlines_to_lf handles a CRLF split
+            # between two reads, which universal newlines would turn into two line ends.
+            self.file = open(self.path, encoding=self.encoding, errors=self.errors, newline="")  # noqa: SIM115
         stat = os.fstat(self.file.fileno())
         self.identity = (stat.st_dev, stat.st_ino)
         if from_end:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Iterable, Iterator
+from itertools import islice
 from typing import Any, NoReturn, TypeVar, overload
 
 import anyio
 import anyio.to_thread
 
-from streamkit._core.closing import aclose_quietly, describe
+from streamkit._core.closing import aclose_quietly, describe, in_context
 from streamkit._core.errors import StreamReusedError
 from streamkit._core.stream import Stream, as_stream
 
@@ -36,7 +37,8 @@ def iterate(source: Any, *, thread: bool = False) -> Stream[Any]:
 
     With ``thread=True`` a blocking sync iterator (a file object, a generator that sleeps)
     runs in a worker thread, so it does not block the event loop. Cancelling the run waits
-    for the current ``next()`` to return, then closes the iterator.
+    for the current ``next()`` to return, then closes the iterator. Without it, a long sync
+    source lets other tasks run (and a cancellation in) every 1024 items.
 
     >>> await iterate(range(3)).list()           # doctest: +SKIP
     [0, 1, 2]
@@ -73,10 +75,20 @@ def _from_iterable(source: Iterable[T], thread: bool) -> Stream[T]:
     return Stream(open_once)
 
 
+CHECKPOINT_EVERY = 1024
+"""A long sync source lets other tasks run, and a cancellation in, once per this many items."""
+
+
 async def _read(iterator: Iterator[T]) -> AsyncIterator[T]:
+    # A checkpoint per item would cost more than the rest of a fused pipeline; one per
+    # CHECKPOINT_EVERY items keeps `iterate(range(10**9))` cancellable and fair to other
+    # tasks. islice counts in C, so the items in between cost what a bare `for` costs.
     try:
-        for item in iterator:
-            yield item
+        while (first := next(iterator, _END)) is not _END:
+            yield first
+            for item in islice(iterator, CHECKPOINT_EVERY - 1):
+                yield item
+            await anyio.lowlevel.checkpoint()
     finally:
         close = getattr(iterator, "close", None)
         if close is not None:
@@ -104,7 +116,7 @@ def _from_awaitable(awaitable: Awaitable[Any], thread: bool) -> Stream[Any]:
         used = True
         result = await awaitable
         if isinstance(result, AsyncIterable):
-            iterator = aiter(result)
+            iterator = in_context(aiter(result))
             try:
                 async for item in iterator:
                     yield item
