@@ -20,7 +20,7 @@ import anyio
 
 from streamkit._core.backend import running_trio
 
-_running_trio = running_trio  # the old private name, still imported by the broker
+_running_trio = running_trio  # the old private name, still imported by share.py
 
 
 _live = 0
