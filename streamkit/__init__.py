@@ -10,6 +10,11 @@ from streamkit._core.channel import Channel, push
 from streamkit._core.errors import ChannelClosedError, EmptyStreamError, StreamReusedError
 from streamkit._core.marks import Framing
 from streamkit._core.stream import Run, Step, Stream
+from streamkit._framing.errors import FrameTooLarge, FramingError, NDJSONError
+from streamkit._framing.ndjson import NDJSONDecoder
+from streamkit._framing.sse import ServerSentEvent, SSEDecoder
+from streamkit._framing.steps import SupportsSSE, decode, encode, lines, parse_ndjson, parse_sse, to_ndjson, to_sse
+from streamkit._framing.text import LineDecoder
 from streamkit._ops.combine import BufferOverflowError, buffer, catch, chain, merge, retry, switch_map, zip
 from streamkit._ops.select import skip, skip_while, take, take_until, take_while
 from streamkit._ops.time import batch, debounce, delay, heartbeat, sample, spaceout, throttle, timeout
@@ -75,6 +80,19 @@ __all__ = [
     "catch",
     "retry",
     "switch_map",
+    # framing
+    "ServerSentEvent",
+    "SupportsSSE",
+    "SSEDecoder",
+    "NDJSONDecoder",
+    "LineDecoder",
+    "to_sse",
+    "parse_sse",
+    "to_ndjson",
+    "parse_ndjson",
+    "lines",
+    "encode",
+    "decode",
     # sinks
     "asgi",
     "Request",
@@ -91,5 +109,8 @@ __all__ = [
     "ChannelClosedError",
     "EmptyStreamError",
     "BufferOverflowError",
+    "FramingError",
+    "FrameTooLarge",
+    "NDJSONError",
     "__version__",
 ]

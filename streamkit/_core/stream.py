@@ -71,6 +71,12 @@ class Stream(Generic[T_co], AsyncIterable[T_co]):
         fused._stages = (*self._stages, stage)
         return fused
 
+    def framed(self, framing: Framing) -> Stream[T_co]:
+        """This stream, marked with what a framing step says about its bytes (for step authors)."""
+        marked: Stream[T_co] = Stream(self._open, framing=framing)
+        marked._stages = self._stages
+        return marked
+
     def open(self) -> Run[T_co]:
         """Start a run whose cleanup happens when the ``async with`` block exits.
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any, Final, Generic, TypeVar
 
+from streamkit._framing.sse import ServerSentEvent
 
 T_co = TypeVar("T_co", covariant=True)
 
@@ -20,6 +22,11 @@ class Message(Generic[T_co]):
 
     id: str
     data: T_co
+
+    def __sse__(self) -> ServerSentEvent:
+        """The SSE form ``to_sse()`` sends: the message id as ``id:``, a str as is, else its JSON."""
+        data = self.data
+        return ServerSentEvent(data if isinstance(data, str) else json.dumps(data), id=self.id)
 
 
 # What a topic stores: an item, or one of the markers that end its stream. The letters are
