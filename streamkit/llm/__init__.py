@@ -17,8 +17,15 @@ Every adapter returns a :class:`streamkit.Stream` of :data:`LLMEvent`::
 
 Ending the run (the consumer stops, the client disconnects) closes the SDK stream and its
 HTTP response at once. The SDKs are optional: each adapter imports its own when called.
+
+Out, for the clients people already use: :func:`openai_sse` (an OpenAI-compatible
+``chat.completion.chunk`` event stream) and :func:`ai_sdk_sse` (the Vercel AI SDK UI message
+stream, for ``useChat``)::
+
+    app = asgi(from_anthropic(stream) | openai_sse(model="claude-via-streamkit"), heartbeat=15)
 """
 
+from streamkit.llm._ai_sdk import ai_sdk_sse
 from streamkit.llm._anthropic import from_anthropic
 from streamkit.llm._events import (
     Error,
@@ -36,6 +43,7 @@ from streamkit.llm._events import (
 from streamkit.llm._langchain import from_langchain
 from streamkit.llm._ollama import from_ollama
 from streamkit.llm._openai import from_openai
+from streamkit.llm._openai_out import openai_sse
 from streamkit.llm._steps import text, tool_calls
 
 __all__ = [
@@ -47,6 +55,9 @@ __all__ = [
     # steps
     "text",
     "tool_calls",
+    # out: framing for the clients people use
+    "openai_sse",
+    "ai_sdk_sse",
     # events
     "LLMEvent",
     "TextDelta",

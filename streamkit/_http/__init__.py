@@ -1,0 +1,1 @@
+"""HTTP response bodies as streams (httpx, the ``streamkit[http]`` extra): see :mod:`streamkit.http`."""
