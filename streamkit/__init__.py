@@ -19,17 +19,33 @@ from streamkit._ops.combine import BufferOverflowError, buffer, catch, chain, me
 from streamkit._ops.select import skip, skip_while, take, take_until, take_while
 from streamkit._ops.time import batch, debounce, delay, heartbeat, sample, spaceout, throttle, timeout
 from streamkit._ops.transform import distinct, enumerate, filter, flat_map, map, scan, start_with, tap
+from typing import TYPE_CHECKING, Any
+
+from streamkit._core.blocking import SyncIterator, iterate_sync, run_sync
 from streamkit._sinks.asgi import asgi
 from streamkit._sinks.deliver import Delivery, Sink, deliver
 from streamkit._sinks.files import write_file, write_stdout
 from streamkit._sinks.lines import request_shutdown
 from streamkit._sinks.request import Request
 from streamkit._sinks.serve import serve, server
+from streamkit._sinks.wsgi import wsgi
 from streamkit._sources.files import from_file
 from streamkit._sources.iterables import empty, iterate, just, never
 from streamkit._sources.timers import interval, timer, wait
 
+if TYPE_CHECKING:
+    from streamkit._sinks.starlette import StreamResponse
+
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    # Starlette is optional: import it only when StreamResponse is asked for.
+    if name == "StreamResponse":
+        from streamkit._sinks.starlette import StreamResponse
+
+        return StreamResponse
+    raise AttributeError(f"module 'streamkit' has no attribute {name!r}")
 
 __all__ = [
     # the stream
@@ -95,6 +111,8 @@ __all__ = [
     "decode",
     # sinks
     "asgi",
+    "wsgi",
+    "StreamResponse",
     "Request",
     "Sink",
     "Delivery",
@@ -104,6 +122,10 @@ __all__ = [
     "serve",
     "server",
     "request_shutdown",
+    # sync callers
+    "run_sync",
+    "iterate_sync",
+    "SyncIterator",
     # errors
     "StreamReusedError",
     "ChannelClosedError",

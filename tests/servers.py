@@ -52,3 +52,49 @@ def wait_for(condition: Callable[[], bool], timeout: float = 5.0, interval: floa
             raise AssertionError(f"condition not met within {timeout} s")
         time.sleep(interval)
     return time.monotonic() - start
+
+
+@contextlib.contextmanager
+def wsgi_server(app: Any, kind: str = "waitress") -> Iterator[str]:
+    """Serve a WSGI ``app`` with waitress or werkzeug in a background thread; yield its base URL."""
+    port = free_port()
+    if kind == "waitress":
+        import waitress
+
+        server: Any = waitress.create_server(app, host="127.0.0.1", port=port, threads=8, clear_untrusted_proxy_headers=True)
+        stopping = threading.Event()
+
+        def run_waitress() -> None:
+            # waitress's close() is not safe from another thread while its loop polls, so
+            # the loop runs here in short turns and closes itself when asked to stop.
+            while not stopping.is_set():
+                server.asyncore.loop(timeout=0.05, map=server._map, count=1)
+            server.task_dispatcher.shutdown()
+            for channel in list(server._map.values()):  # the listener, the trigger, connections
+                channel.close()
+
+        thread = threading.Thread(target=run_waitress, name="waitress-test", daemon=True)
+        stop = stopping.set
+    elif kind == "werkzeug":
+        from werkzeug.serving import make_server
+
+        server = make_server("127.0.0.1", port, app, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="werkzeug-test", daemon=True)
+        stop = server.shutdown
+    else:
+        raise ValueError(kind)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{kind} did not start") from None
+            time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop()
+        thread.join(10)

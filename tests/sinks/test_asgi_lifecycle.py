@@ -50,7 +50,7 @@ async def test_500_connect_disconnect_cycles_leave_nothing_behind() -> None:
         await anyio.to_thread.run_sync(lambda: wait_for(lambda: all(p.closed.is_set() for p in probes), timeout=10))
         elapsed = time.monotonic() - start
         await anyio.to_thread.run_sync(lambda: wait_for(lambda: open_fds() <= fds, timeout=5))
-        assert threading.active_count() == threads
+        assert threading.active_count() <= threads  # anyio's idle worker threads may retire meanwhile
         assert live_pumps() == 0, "a connection's pump or the heartbeat wheel outlived its response"
         print(f"500 cycles in {elapsed:.2f} s; every source closed; fds {open_fds()} (baseline {fds})")
     finally:
