@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import AsyncIterable, Callable
+from collections.abc import AsyncIterable, Awaitable, Callable
 from typing import Generic, TypeVar
 
 import anyio
@@ -204,18 +204,23 @@ class Mailbox(Generic[T]):
             self._readable = None
 
 
-async def forward(source: AsyncIterable[T], box: Mailbox[T]) -> None:
+async def forward(
+    source: AsyncIterable[T], box: Mailbox[T], when_full: Callable[[T], Awaitable[None]] | None = None
+) -> None:
     """Pump one run of ``source`` into ``box``; mark this producer done however it ends.
 
-    The source's error ends the box, so the consumer re-raises it with its original type and
-    traceback after the items before it. The source is closed before the producer is marked
-    done, so a consumer that sees the end knows the upstream cleanup has run.
+    When the box is full the pump waits for room, or calls ``when_full(item)`` (an overflow
+    policy: drop, replace, raise). The source's error ends the box, so the consumer re-raises
+    it with its original type and traceback after the items before it. The source is closed
+    before the producer is marked done, so a consumer that sees the end knows the upstream
+    cleanup has run.
     """
+    full = box.put if when_full is None else when_full
     try:
         async with opened(source) as items:
             async for item in items:
                 if not box.offer(item):
-                    await box.put(item)
+                    await full(item)
     except ConsumerGone:
         pass
     except Exception as error:

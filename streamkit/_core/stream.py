@@ -219,10 +219,14 @@ def as_stream(source: AsyncIterable[T]) -> Stream[T]:
             return in_context(first_run.pop() if first_run else aiter(source))
 
         return Stream(open_again)
-    return Stream(_once(in_context(iterator), source))
+    return Stream(once(lambda: in_context(iterator), source))
 
 
-def _once(iterator: AsyncIterator[T], source: object) -> Callable[[], AsyncIterator[T]]:
+def once(start: Callable[[], AsyncIterator[T]], source: object) -> Callable[[], AsyncIterator[T]]:
+    """An opener for a source that can be read once: a second run raises :class:`StreamReusedError`.
+
+    Silently yielding nothing the second time is the bug this prevents.
+    """
     used = False
 
     def open_once() -> AsyncIterator[T]:
@@ -230,10 +234,10 @@ def _once(iterator: AsyncIterator[T], source: object) -> Callable[[], AsyncItera
         if used:
             raise StreamReusedError(
                 f"this stream reads from {describe(source)}, which can be iterated only once and "
-                "was already consumed; pass a re-iterable or a function returning a fresh iterator"
+                "was already consumed; pass a re-iterable, or a function returning a fresh iterator"
             )
         used = True
-        return iterator
+        return start()
 
     return open_once
 

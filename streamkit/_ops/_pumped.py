@@ -11,6 +11,23 @@ from streamkit._core.tasks import Pumps
 
 
 @asynccontextmanager
+async def running(*boxes: Mailbox[Any]) -> AsyncIterator[Pumps]:
+    """The background tasks of one run of an operator, for one block.
+
+    Leaving the block (the end, an error, the consumer stopping, cancellation) abandons
+    ``boxes`` (waiting producers give up) and waits until every pump's cleanup has run, so
+    the sources' ``finally`` blocks have run before control returns to the consumer.
+    """
+    pumps = Pumps()
+    try:
+        yield pumps
+    finally:
+        for box in boxes:
+            box.abandon()
+        await pumps.aclose()
+
+
+@asynccontextmanager
 async def pumped(source: AsyncIterable[Any], read_ahead: int = DEFAULT_READ_AHEAD) -> AsyncIterator[tuple[Mailbox[Any], Pumps]]:
     """Read one run of ``source`` into a mailbox from a background task, for one block.
 
@@ -19,11 +36,7 @@ async def pumped(source: AsyncIterable[Any], read_ahead: int = DEFAULT_READ_AHEA
     and waits for the source's cleanup. The consumer calls ``pumps.raise_error()`` at the
     end, for errors of pumps other than the reader (the reader's own error comes in-band).
     """
-    pumps = Pumps()
     box: Mailbox[Any] = Mailbox(read_ahead)
-    pumps.start(forward, source, box)
-    try:
+    async with running(box) as pumps:
+        pumps.start(forward, source, box)
         yield box, pumps
-    finally:
-        box.abandon()
-        await pumps.aclose()

@@ -13,7 +13,6 @@ from streamkit._core.closing import describe, opened
 from streamkit._core.errors import StreamReusedError
 from streamkit._core.mailbox import ConsumerGone, Mailbox, forward
 from streamkit._core.stream import Step, generator_step
-from streamkit._core.tasks import Pumps
 from streamkit._core.validate import (
     check_callable,
     check_exception_types,
@@ -21,6 +20,7 @@ from streamkit._core.validate import (
     check_seconds,
     check_whole,
 )
+from streamkit._ops._pumped import running
 from streamkit._ops._util import is_async_callable
 
 T = TypeVar("T")
@@ -50,17 +50,13 @@ def merge(*others: AsyncIterable[U]) -> Step[T, T | U]:
 
     async def merged(source: AsyncIterable[Any]) -> AsyncIterator[Any]:
         sources = (source, *others)
-        pumps = Pumps()
         box: Mailbox[Any] = Mailbox(len(sources), producers=len(sources))
-        for each in sources:
-            pumps.start(forward, each, box)
-        try:
+        async with running(box) as pumps:
+            for each in sources:
+                pumps.start(forward, each, box)
             async for item in box:
                 yield item
             pumps.raise_error()
-        finally:
-            box.abandon()
-            await pumps.aclose()
 
     return generator_step(merged)
 
@@ -102,11 +98,10 @@ def zip(*others: AsyncIterable[Any]) -> Step[Any, tuple[Any, ...]]:
 
     async def zipped(source: AsyncIterable[Any]) -> AsyncIterator[tuple[Any, ...]]:
         sources = (source, *others)
-        pumps = Pumps()
         boxes: list[Mailbox[Any]] = [Mailbox() for _ in sources]
-        for each, box in builtins.zip(sources, boxes):
-            pumps.start(forward, each, box)
-        try:
+        async with running(*boxes) as pumps:
+            for each, box in builtins.zip(sources, boxes):
+                pumps.start(forward, each, box)
             while True:
                 row = []
                 for box in boxes:
@@ -116,10 +111,6 @@ def zip(*others: AsyncIterable[Any]) -> Step[Any, tuple[Any, ...]]:
                         pumps.raise_error()
                         return
                 yield tuple(row)
-        finally:
-            for box in boxes:
-                box.abandon()
-            await pumps.aclose()
 
     return generator_step(zipped)
 
@@ -151,41 +142,30 @@ def buffer(size: int, *, overflow: Overflow = "wait") -> Step[T, T]:
     if overflow not in _OVERFLOWS:
         raise ValueError(f"buffer(overflow=...) must be one of {', '.join(map(repr, _OVERFLOWS))}, got {overflow!r}")
 
-    async def fill(source: AsyncIterable[Any], box: Mailbox[Any]) -> None:
-        try:
-            async with opened(source) as items:
-                async for item in items:
-                    if box.offer(item):
-                        continue
-                    if overflow == "wait":
-                        await box.put(item)
-                    elif overflow == "drop_oldest":
-                        box.push_out_oldest(item)
-                        logger.debug("buffer(%d): dropped the oldest item", size)
-                    elif overflow == "drop_newest":
-                        logger.debug("buffer(%d): dropped the newest item", size)
-                    else:
-                        raise BufferOverflowError(f"buffer({size}) overflowed: the consumer fell behind by more than {size} items")
-                    # Let the consumer run between items even when nothing waits here.
-                    await anyio.lowlevel.checkpoint()
-        except ConsumerGone:
-            pass
-        except Exception as error:
-            box.close(error)
-        finally:
-            box.producer_done()
+    def overflow_policy(box: Mailbox[Any]) -> Callable[[Any], Awaitable[None]] | None:
+        if overflow == "wait":
+            return None
+
+        async def when_full(item: Any) -> None:
+            if overflow == "drop_oldest":
+                box.push_out_oldest(item)
+                logger.debug("buffer(%d): dropped the oldest item", size)
+            elif overflow == "drop_newest":
+                logger.debug("buffer(%d): dropped the newest item", size)
+            else:
+                raise BufferOverflowError(f"buffer({size}) overflowed: the consumer fell behind by more than {size} items")
+            # Nothing waited here: let the consumer run before the next item.
+            await anyio.lowlevel.checkpoint()
+
+        return when_full
 
     async def buffered(source: AsyncIterable[Any]) -> AsyncIterator[Any]:
-        pumps = Pumps()
         box: Mailbox[Any] = Mailbox(size)
-        pumps.start(fill, source, box)
-        try:
+        async with running(box) as pumps:
+            pumps.start(forward, source, box, overflow_policy(box))
             async for item in box:
                 yield item
             pumps.raise_error()
-        finally:
-            box.abandon()
-            await pumps.aclose()
 
     return generator_step(buffered)
 
@@ -285,7 +265,6 @@ def switch_map(function: Callable[[T], AsyncIterable[U] | Awaitable[AsyncIterabl
     is_async = is_async_callable(function)
 
     async def switched(source: AsyncIterable[Any]) -> AsyncIterator[Any]:
-        pumps = Pumps()
         # Items are (generation, item): generation 0 is the source, _END marks an end. The
         # pumps come and go, so the box is ended by the consumer (or an error), never by them.
         box: Mailbox[tuple[int, Any]] = Mailbox(2)
@@ -315,12 +294,12 @@ def switch_map(function: Callable[[T], AsyncIterable[U] | Awaitable[AsyncIterabl
 
             return open_inner
 
-        pumps.start(pump, 0, outer)
-        current: anyio.CancelScope | None = None
-        generation = 0
-        outer_done = False
-        inner_done = True
-        try:
+        async with running(box) as pumps:
+            pumps.start(pump, 0, outer)
+            current: anyio.CancelScope | None = None
+            generation = 0
+            outer_done = False
+            inner_done = True
             async for which, item in box:
                 if which == 0:
                     if item is _END:
@@ -339,9 +318,6 @@ def switch_map(function: Callable[[T], AsyncIterable[U] | Awaitable[AsyncIterabl
                 if outer_done and inner_done:
                     break
             pumps.raise_error()
-        finally:
-            box.abandon()
-            await pumps.aclose()
 
     return generator_step(switched)
 

@@ -15,7 +15,7 @@ from streamkit._core.closing import describe, opened
 from streamkit._core.fusion import SKIP, Kind, Stage, StopRun
 from streamkit._core.mailbox import Mailbox, forward
 from streamkit._core.stream import Step, Stream, generator_step, sync_stage
-from streamkit._core.tasks import Pumps
+from streamkit._ops._pumped import running
 from streamkit._core.validate import check_callable, check_seconds, check_whole
 
 T = TypeVar("T")
@@ -147,24 +147,20 @@ def take_until(trigger: Trigger) -> Step[T, T]:
     async def until(source: AsyncIterable[Any]) -> AsyncIterator[Any]:
         if isinstance(trigger, anyio.Event) and trigger.is_set():
             return
-        pumps = Pumps()
         box: Mailbox[Any] = Mailbox()
+        async with running(box) as pumps:
 
-        async def watch() -> None:
-            await wait_for()
-            # Cancelling the forwarder closes the source, then ends the box: the consumer
-            # sees the end only after the upstream cleanup ran.
-            pumps.cancel()
+            async def watch() -> None:
+                await wait_for()
+                # Cancelling the forwarder closes the source, then ends the box: the consumer
+                # sees the end only after the upstream cleanup ran.
+                pumps.cancel()
 
-        pumps.start(forward, source, box)
-        pumps.start(watch)
-        try:
+            pumps.start(forward, source, box)
+            pumps.start(watch)
             async for item in box:
                 yield item
             pumps.raise_error()
-        finally:
-            box.abandon()
-            await pumps.aclose()
 
     return generator_step(until)
 

@@ -20,8 +20,8 @@ from streamkit._core.closing import describe, opened
 from streamkit._core.fusion import SKIP, Kind, Stage
 from streamkit._core.mailbox import ConsumerGone, Mailbox
 from streamkit._core.stream import Step, Stream, as_stream, generator_step, sync_stage
-from streamkit._core.tasks import Pumps
 from streamkit._core.validate import check_callable, check_positive_int
+from streamkit._ops._pumped import running
 from streamkit._ops._util import is_async_callable
 
 T = TypeVar("T")
@@ -68,7 +68,6 @@ async def _concurrent_map(
 ) -> AsyncIterator[Any]:
     # The feeder numbers items and takes a slot for each; a slot is freed when its result is
     # emitted, so at most `concurrency` items are in flight or waiting to be reordered.
-    pumps = Pumps()
     inbox: Mailbox[tuple[int, Any]] = Mailbox(1)
     results: Mailbox[tuple[int, Any]] = Mailbox(concurrency, producers=concurrency)
     slots = anyio.Semaphore(concurrency)
@@ -99,17 +98,13 @@ async def _concurrent_map(
         finally:
             results.producer_done()
 
-    pumps.start(feed)
-    for _ in builtins.range(concurrency):
-        pumps.start(work)
     waiting: dict[int, Any] = {}
     next_n = 0
-    try:
-        while True:
-            try:
-                n, result = await results.get()
-            except anyio.EndOfStream:
-                break
+    async with running(results, inbox) as pumps:
+        pumps.start(feed)
+        for _ in builtins.range(concurrency):
+            pumps.start(work)
+        async for n, result in results:
             if not ordered:
                 slots.release()
                 yield result
@@ -121,10 +116,6 @@ async def _concurrent_map(
                 slots.release()
                 yield result
         pumps.raise_error()
-    finally:
-        results.abandon()
-        inbox.abandon()
-        await pumps.aclose()
 
 
 @overload

@@ -9,9 +9,8 @@ from typing import Any
 import anyio
 
 from streamkit._core.tasks import Pumps
-from streamkit._core.validate import check_seconds, check_whole
 from streamkit._sinks.deliver import DEFAULT_MAX_CHUNK, deliver
-from streamkit._sinks.headers import keepalive_for, response_headers
+from streamkit._sinks.options import ResponseOptions
 from streamkit._sinks.request import Request, headers_from_asgi
 from streamkit._sinks.source import StreamSource, check_source, stream_for
 
@@ -58,10 +57,7 @@ def asgi(
     >>> # uvicorn module:app  — or mount it: Starlette(routes=[Mount("/events", app)])
     """
     check_source(source, "asgi")
-    check_whole("status", status, minimum=100)
-    if heartbeat is not None:
-        check_seconds("heartbeat", heartbeat, allow_zero=False)
-    check_seconds("grace", grace)
+    options = ResponseOptions(media_type, headers, status, heartbeat, on_error, final, grace, max_chunk)
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -84,23 +80,14 @@ def asgi(
             logger.exception("the stream factory for %s %s failed", request.method, request.path)
             await response.fail()
             return
+        pairs = options.header_pairs(stream)
         response.status = status
-        response.headers = response_headers(stream, media_type, headers)
-        content_type = next(value for name, value in response.headers if name == b"content-type").decode("latin-1")
+        response.headers = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in pairs]
         watcher = Pumps()
         with anyio.CancelScope() as connection:
             watcher.start(_watch_disconnect, receive, response, connection)
             try:
-                await deliver(
-                    stream,
-                    response,
-                    heartbeat=heartbeat,
-                    keepalive=keepalive_for(stream, content_type),
-                    on_error=on_error,
-                    final=final,
-                    grace=grace,
-                    max_chunk=max_chunk,
-                )
+                await deliver(stream, response, **options.delivery(stream, dict(pairs)["content-type"]))
                 await response.finish()
             except Exception as error:
                 if response.gone:

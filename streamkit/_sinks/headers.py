@@ -15,11 +15,6 @@ _EVENT_STREAM_HEADERS = (
 )
 
 
-def response_headers(stream: Any, media_type: str | None, extra: Mapping[str, str] | None) -> list[tuple[bytes, bytes]]:
-    """Headers as ASGI wants them: lower-case latin-1 byte pairs."""
-    return [(name.encode("latin-1"), value.encode("latin-1")) for name, value in header_pairs(stream, media_type, extra)]
-
-
 def header_pairs(stream: Any, media_type: str | None, extra: Mapping[str, str] | None) -> list[tuple[str, str]]:
     """``(name, value)`` pairs: content type, the protocol's own headers, then ``extra``."""
     framing = getattr(stream, "framing", None)

@@ -30,6 +30,10 @@ class Suspended:
             if awaiting is None:  # a bare yield, as in asyncio.sleep(0)
                 await asyncio.sleep(0)
             else:
+                # The future's own await marked it "blocking" when it was yielded to step();
+                # a task clears that mark when it takes a yielded future over, and awaiting a
+                # pending future that is still marked raises "await wasn't used with future".
+                awaiting._asyncio_future_blocking = False
                 await awaiting
             try:
                 awaiting = self.coroutine.send(None)

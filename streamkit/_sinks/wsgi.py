@@ -22,9 +22,8 @@ import anyio.to_thread
 from streamkit._core.blocking import SyncIterator, run_sync
 from streamkit._core.channel import Channel, push
 from streamkit._core.stream import Stream
-from streamkit._core.validate import check_seconds, check_whole
 from streamkit._sinks.deliver import DEFAULT_MAX_CHUNK, deliver
-from streamkit._sinks.headers import header_pairs, keepalive_for
+from streamkit._sinks.options import ResponseOptions
 from streamkit._sinks.request import Request
 from streamkit._sinks.source import StreamSource, check_source, stream_for
 
@@ -55,10 +54,7 @@ def wsgi(
     >>> flask_app.add_url_rule("/events", view_func=lambda: app)      # see docs/recipes.md
     """
     check_source(source, "wsgi")
-    check_whole("status", status, minimum=100)
-    if heartbeat is not None:
-        check_seconds("heartbeat", heartbeat, allow_zero=False)
-    check_seconds("grace", grace)
+    options = ResponseOptions(media_type, headers, status, heartbeat, on_error, final, grace, max_chunk)
     reason = _reason(status)
 
     def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -74,17 +70,8 @@ def wsgi(
         except Exception:
             logger.exception("the stream factory for %s %s failed", request.method, request.path)
             return _internal_error(start_response)
-        pairs = header_pairs(stream, media_type, headers)
-        content_type = dict(pairs)["content-type"]
-        writes = _writes(
-            stream,
-            heartbeat=heartbeat,
-            keepalive=keepalive_for(stream, content_type),
-            on_error=on_error,
-            final=final,
-            grace=grace,
-            max_chunk=max_chunk,
-        )
+        pairs = options.header_pairs(stream)
+        writes = _writes(stream, **options.delivery(stream, dict(pairs)["content-type"]))
         body: SyncIterator[bytes] = SyncIterator(writes, buffer=HANDOFF_WRITES)
         try:
             # The response starts with the first write, so an earlier error is still a 500.

@@ -12,7 +12,7 @@ import anyio.to_thread
 
 from streamkit._core.closing import aclose_quietly, describe, in_context
 from streamkit._core.errors import StreamReusedError
-from streamkit._core.stream import Stream, as_stream
+from streamkit._core.stream import Stream, as_stream, once
 
 T = TypeVar("T")
 
@@ -60,19 +60,7 @@ def _from_iterable(source: Iterable[T], thread: bool) -> Stream[T]:
     read = _read_in_thread if thread else _read
     if iter(source) is not source:
         return Stream(lambda: read(iter(source)))
-    used = False
-
-    def open_once() -> AsyncIterator[T]:
-        nonlocal used
-        if used:
-            raise StreamReusedError(
-                f"this stream reads from {describe(source)}, which can be iterated only once and "
-                "was already consumed; pass a re-iterable (a list) or use a function that makes a fresh one"
-            )
-        used = True
-        return read(source)
-
-    return Stream(open_once)
+    return Stream(once(lambda: read(source), source))
 
 
 CHECKPOINT_EVERY = 1024
