@@ -4,13 +4,10 @@ Virtual time makes time-based pipelines testable exactly and instantly: the cloc
 next deadline whenever every task is waiting. On trio this is ``trio.testing.MockClock(
 autojump_threshold=0)``; on asyncio, :class:`VirtualTimeLoop`. With anyio's pytest plugin::
 
-    import pytest
-    from streamkit.testing import virtual_backends
+    # conftest.py: every async test runs on asyncio and on trio, each on a virtual clock
+    from streamkit.testing import anyio_backend  # noqa: F401
 
-    @pytest.fixture(params=virtual_backends(), ids=lambda p: p[0])
-    def anyio_backend(request):
-        return request.param()
-
+    # test_pipeline.py
     async def test_throttle():
         times = await record(interval(60) | throttle(600) | take(2))
         assert times == [(60.0, 0), (660.0, 10)]
@@ -34,7 +31,7 @@ from streamkit._sources.iterables import iterate
 
 T = TypeVar("T")
 
-__all__ = ["VirtualTimeLoop", "virtual_backends", "record", "SourceTracker"]
+__all__ = ["VirtualTimeLoop", "virtual_backends", "record", "SourceTracker", "anyio_backend"]
 
 
 class _AutojumpSelector:
@@ -63,6 +60,8 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
 
     ``loop.time()`` (and so ``anyio.current_time()``) starts at 0.0. Pass the class as anyio's
     ``loop_factory``: ``anyio.run(main, backend_options={"loop_factory": VirtualTimeLoop})``.
+
+    >>> anyio.run(main, backend_options={"loop_factory": VirtualTimeLoop})   # doctest: +SKIP
     """
 
     def __init__(self) -> None:
@@ -78,10 +77,40 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         self._virtual_now += seconds
 
 
+def __getattr__(name: str) -> Any:
+    # ``anyio_backend`` is a pytest fixture, built on first import so that importing this
+    # module does not need pytest.
+    if name == "anyio_backend":
+        fixture = _virtual_anyio_backend_fixture()
+        globals()[name] = fixture
+        return fixture
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _virtual_anyio_backend_fixture() -> Any:
+    """The pytest fixture ``anyio_backend``: asyncio and trio, each on a fresh virtual clock.
+
+    >>> # conftest.py
+    >>> from streamkit.testing import anyio_backend   # doctest: +SKIP
+    """
+    import pytest
+
+    @pytest.fixture(name="anyio_backend", params=virtual_backends(), ids=lambda factory: factory()[0])
+    def virtual_anyio_backend(request: Any) -> tuple[str, dict[str, Any]]:
+        factory: Callable[[], tuple[str, dict[str, Any]]] = request.param
+        return factory()
+
+    return virtual_anyio_backend
+
+
 def virtual_backends() -> list[Callable[[], tuple[str, dict[str, Any]]]]:
     """Factories of anyio backend specs running on a virtual clock: asyncio, and trio if installed.
 
     Each call of a factory makes a fresh clock, so every test starts at time 0.
+
+    >>> @pytest.fixture(params=virtual_backends(), ids=lambda make: make()[0])   # doctest: +SKIP
+    ... def anyio_backend(request):
+    ...     return request.param()
     """
 
     def asyncio_backend() -> tuple[str, dict[str, Any]]:

@@ -431,6 +431,10 @@ class SyncIterator(Generic[T], Iterator[T]):
     """A plain iterator over a stream run on streamkit's loop thread; see :func:`iterate_sync`.
 
     It is also a valid WSGI response body: an iterable with a ``close()`` the server calls.
+
+    >>> with iterate_sync(interval(0.1) | take(3)) as ticks:   # doctest: +SKIP
+    ...     for tick in ticks:
+    ...         print(tick)
     """
 
     __slots__ = ("_stream", "_handoff", "_job", "_lock", "_closed", "__weakref__")

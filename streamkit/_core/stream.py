@@ -156,6 +156,11 @@ class Run(Generic[T_co], AsyncIterator[T_co]):
 
     :meth:`close` may be called from any task: the consumer's loop ends cleanly, after the
     run's cleanup.
+
+    >>> async with interval(1.0) as run:            # doctest: +SKIP
+    ...     async for tick in run:
+    ...         if tick == 3:
+    ...             break                             # the run is closed here, cleanup done
     """
 
     __slots__ = ("_iterator", "_scope", "_closed")

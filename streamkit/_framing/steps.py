@@ -39,7 +39,12 @@ Dumps = Callable[[Any], str | bytes]
 
 @runtime_checkable
 class SupportsSSE(Protocol):
-    """An item that knows its own SSE form (a broker message: its id becomes the event id)."""
+    """An item that knows its own SSE form (a broker message: its id becomes the event id).
+
+    >>> class Price:                                 # doctest: +SKIP
+    ...     def __sse__(self) -> ServerSentEvent:
+    ...         return ServerSentEvent(json.dumps(self.cents), event="price", id=self.seq)
+    """
 
     def __sse__(self) -> ServerSentEvent: ...
 

@@ -45,9 +45,13 @@ class Sink(Protocol):
 
 
 class Delivery:
-    """How one delivery ended: frames and bytes written, and the stream's error, if any."""
+    """How one delivery ended: frames and bytes written, and the stream's error, if any.
 
-    __slots__ = ("frames", "bytes", "writes", "error", "stopped")
+    >>> result = await deliver(stream | to_ndjson(), sink)   # doctest: +SKIP
+    >>> result.frames, result.bytes, result.error
+    """
+
+    __slots__ = ("frames", "bytes", "writes", "error", "stopped", "cut")
 
     def __init__(self) -> None:
         self.frames = 0
@@ -56,6 +60,9 @@ class Delivery:
         self.error: BaseException | None = None
         self.stopped = False
         """True when :func:`request_shutdown` ended the delivery."""
+        self.cut = False
+        """True when, after :func:`request_shutdown`, the sink did not take what was left (a
+        client that stopped reading) within the grace period: the response is incomplete."""
 
     @property
     def started(self) -> bool:
@@ -85,10 +92,13 @@ async def deliver(
       (default: the framing's error frame) and written, and delivery ends normally.
     - Errors of the sink itself (the client went away) are raised; the run is closed first.
     - ``final``: bytes written, within ``grace`` seconds, when :func:`request_shutdown` ends
-      the delivery.
+      the delivery. Whatever happens, the delivery ends within ``grace`` seconds of that
+      request: a write that a client does not take in time is cancelled (``Delivery.cut``).
 
     Items must be ``bytes`` (or ``str``, sent as UTF-8): end the pipeline with a framing step
     such as ``to_sse()`` or ``to_ndjson()``.
+
+    >>> await deliver(tokens | to_sse(), WebSocketSink(ws), heartbeat=15)   # doctest: +SKIP
     """
     framing: Framing | None = getattr(stream, "framing", None)
     if keepalive is None and framing is not None:
@@ -112,45 +122,55 @@ async def deliver(
     if keepalive is not None:
         line.keepalive = partial(_write_keepalive, sink, keepalive, result)
     try:
-        while True:
-            try:
-                frame = box.get_nowait()
-            except anyio.WouldBlock:
+        # Only a shutdown sets a deadline here: then the delivery, a write blocked on a client
+        # that stopped reading included, must end within the grace period.
+        with anyio.CancelScope() as delivery:
+            line.on_stop = partial(_end_within, delivery, line, grace)
+            while True:
+                # Checked before every write, not only when idle: a source that is always ahead
+                # of its client would otherwise never let the stop be seen.
                 if line.stopping:
                     result.stopped = True
-                    await _write_final(sink, final, grace, result)
+                    await _write_final(sink, final, delivery.deadline, result)
                     return result
-                if await _heartbeat_work(line, sink, keepalive, result):
+                try:
+                    frame = box.get_nowait()
+                except anyio.WouldBlock:
+                    if await _heartbeat_work(line, sink, keepalive, result):
+                        continue
+                    # Idle: the heartbeat wheel may write a keep-alive itself meanwhile.
+                    line.idle = True
+                    await box.wait()
+                    line.idle = False
                     continue
-                # Idle: the heartbeat wheel may write a keep-alive itself meanwhile.
-                line.idle = True
-                await box.wait()
-                line.idle = False
-                continue
-            except anyio.EndOfStream:
-                break
-            except Exception as error:
-                await _fail(error, sink, on_error, result)
-                return result
-            # Join every frame that is already waiting into one write.
-            data = frame if type(frame) is bytes else _as_bytes(frame)
-            frames = 1
-            if box.has_items:
-                parts = [data]
-                size = len(data)
-                while size < max_chunk:
-                    try:
-                        more = box.get_nowait()
-                    except Exception:
-                        # The end, or an error: the next turn meets it again, after these frames.
-                        break
-                    more = more if type(more) is bytes else _as_bytes(more)
-                    parts.append(more)
-                    size += len(more)
-                data = b"".join(parts)
-                frames = len(parts)
-            result.frames += frames
-            await _write(sink, data, result, line)
+                except anyio.EndOfStream:
+                    break
+                except Exception as error:
+                    await _fail(error, sink, on_error, result)
+                    return result
+                # Join every frame that is already waiting into one write.
+                data = frame if type(frame) is bytes else _as_bytes(frame)
+                frames = 1
+                if box.has_items:
+                    parts = [data]
+                    size = len(data)
+                    while size < max_chunk:
+                        try:
+                            more = box.get_nowait()
+                        except Exception:
+                            # The end, or an error: the next turn meets it again, after these frames.
+                            break
+                        more = more if type(more) is bytes else _as_bytes(more)
+                        parts.append(more)
+                        size += len(more)
+                    data = b"".join(parts)
+                    frames = len(parts)
+                result.frames += frames
+                await _write(sink, data, result, line)
+        if delivery.cancelled_caught:
+            # The grace period ran out with a write still blocked: the client stopped reading.
+            result.stopped = result.cut = True
+            return result
         pumps.raise_error()
         return result
     finally:
@@ -188,13 +208,18 @@ async def _write(sink: Sink, data: bytes, result: Delivery, line: Any) -> None:
     line.wrote()
 
 
-async def _write_final(sink: Sink, final: bytes | None, grace: float, result: Delivery) -> None:
+def _end_within(delivery: anyio.CancelScope, line: Line, grace: float) -> None:
+    delivery.deadline = min(delivery.deadline, line.now() + grace)
+
+
+async def _write_final(sink: Sink, final: bytes | None, deadline: float, result: Delivery) -> None:
     if final:
         # Shielded but bounded: a client that stopped reading must not hold up shutdown.
-        with anyio.CancelScope(shield=True, deadline=anyio.current_time() + grace):
+        with anyio.CancelScope(shield=True, deadline=deadline) as scope:
             await sink.write(final)
             result.writes += 1
             result.bytes += len(final)
+        result.cut = scope.cancelled_caught
 
 
 async def _fail(

@@ -36,7 +36,7 @@ class Line:
 
     __slots__ = (
         "box", "period", "last_write", "stopping", "closed", "now", "idle", "keepalive", "beat_due",
-        "suspended", "failed", "_loop",
+        "suspended", "failed", "on_stop", "_loop",
     )
 
     def __init__(self, box: Mailbox[Any], period: float | None, loop: _Loop) -> None:
@@ -55,6 +55,8 @@ class Line:
         """A keep-alive the wheel started that the writer must finish."""
         self.failed: BaseException | None = None
         """The error a keep-alive write by the wheel raised: the client has gone."""
+        self.on_stop: Callable[[], None] | None = None
+        """Called on shutdown, in the loop, before the writer is woken (it bounds the delivery)."""
         self._loop = loop
 
     def wrote(self) -> None:
@@ -63,6 +65,8 @@ class Line:
     def stop(self) -> None:
         """Ask the writer to finish: shutdown."""
         self.stopping = True
+        if self.on_stop is not None:
+            self.on_stop()
         self.box.poke()
 
     def close(self) -> None:
@@ -193,6 +197,8 @@ def request_shutdown() -> None:
 
     Each response stops reading its stream, writes its final frame (if it has one) within its
     grace period, and ends. Safe to call from any thread or a signal handler.
+
+    >>> signal.signal(signal.SIGTERM, lambda *_: request_shutdown())   # doctest: +SKIP
     """
     with _loops_lock:
         loops = list(_loops.values())

@@ -133,7 +133,11 @@ def just(value: T) -> Stream[T]:
 
 
 def empty() -> Stream[Any]:
-    """A stream that ends at once, without an item."""
+    """A stream that ends at once, without an item.
+
+    >>> await empty().list()                         # doctest: +SKIP
+    []
+    """
 
     async def run() -> AsyncIterator[Any]:
         return
@@ -143,7 +147,10 @@ def empty() -> Stream[Any]:
 
 
 def never() -> Stream[Any]:
-    """A stream that never emits and never ends, until cancelled or closed."""
+    """A stream that never emits and never ends, until cancelled or closed.
+
+    >>> never() | take_until(2.0)                    # doctest: +SKIP
+    """
 
     async def run() -> AsyncIterator[NoReturn]:
         await anyio.sleep_forever()

@@ -39,7 +39,11 @@ class TextDelta:
 
 @dataclass(frozen=True, slots=True)
 class ReasoningDelta:
-    """A piece of the model's reasoning ("thinking"), kept apart from the answer's text."""
+    """A piece of the model's reasoning ("thinking"), kept apart from the answer's text.
+
+    >>> [e.text for e in events if isinstance(e, ReasoningDelta)]   # doctest: +SKIP
+    ['Let me think', ' about it']
+    """
 
     text: str
 
@@ -52,6 +56,8 @@ class ToolCallDelta:
     ``id`` and ``name`` are repeated on every fragment once known (providers send them only
     with the first one). The first fragment of a call may have empty ``arguments_delta``:
     it announces the call.
+
+    >>> ToolCallDelta(index=0, id="call_1", name="weather", arguments_delta='{"city": ')   # doctest: +SKIP
     """
 
     index: int
@@ -99,6 +105,9 @@ class Usage:
     Anthropic that is ``input_tokens`` plus both cache counts). ``cached_input_tokens`` is the
     part read from the provider's prompt cache, when reported. A count the provider did not
     report is 0.
+
+    >>> usage = (await (from_openai(call) | filter(lambda e: isinstance(e, Usage))).first())   # doctest: +SKIP
+    >>> usage.total_tokens                        # doctest: +SKIP
     """
 
     input_tokens: int
@@ -113,6 +122,10 @@ class Finish:
 
     ``reason`` is normalised (:data:`FinishReason`); ``raw`` is the provider's own word
     (``"end_turn"``, ``"max_output_tokens"``, ...), or None when it sent none.
+
+    >>> last = await from_openai(call).last()     # doctest: +SKIP
+    >>> last.reason                               # doctest: +SKIP
+    'stop'
     """
 
     reason: FinishReason
@@ -126,6 +139,10 @@ class Error:
     Transport and HTTP errors are raised as the SDK raises them; this event carries what the
     provider sent as data, so a pipeline can forward it to its client. :func:`text` raises it
     as :class:`LLMError`.
+
+    >>> async for event in from_openai(responses_stream):   # doctest: +SKIP
+    ...     if isinstance(event, Error):
+    ...         log.warning("the model failed: %s (%s)", event.message, event.code)
     """
 
     message: str

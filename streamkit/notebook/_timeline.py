@@ -29,6 +29,8 @@ class Marble:
     ``kind`` is ``"start"`` (a run began reading through the probe), ``"item"`` (``value`` is
     the item), ``"end"`` (the stream ended), ``"error"`` (``value`` is the exception) or
     ``"closed"`` (the consumer stopped the run before its end, or it was cancelled).
+
+    >>> [m.value for m in timeline.events if m.kind == "item" and m.lane == "throttled"]   # doctest: +SKIP
     """
 
     lane: str

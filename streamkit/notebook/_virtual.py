@@ -35,6 +35,9 @@ def run_virtual(function: Callable[..., Awaitable[T]], *args: Any, backend: Back
     Only for code whose waiting is all in time: threads, files and sockets need the real clock.
     Call it from a cell without top-level ``await``: in a cell with one, ipykernel turns an
     interrupt into cancelling the cell's coroutine, which a blocking call cannot see.
+
+    >>> run_virtual(lambda: (interval(60) | take(3)).list())   # a virtual minute each, instantly  # doctest: +SKIP
+    [0, 1, 2]
     """
     if not callable(function):
         raise TypeError(f"run_virtual(function) takes an async function, got {describe(function)}")
