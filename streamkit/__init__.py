@@ -21,7 +21,8 @@ from streamkit._ops.time import batch, debounce, delay, heartbeat, sample, space
 from streamkit._ops.transform import distinct, enumerate, filter, flat_map, map, scan, start_with, tap
 from typing import TYPE_CHECKING, Any
 
-from streamkit._core.blocking import SyncIterator, iterate_sync, run_sync
+from streamkit._core.blocking import LoopThreadShutDown, SyncIterator, iterate_sync, run_sync
+from streamkit._core.share import ConsumerLagError, Shared, share
 from streamkit._sinks.asgi import asgi
 from streamkit._sinks.deliver import Delivery, Sink, deliver
 from streamkit._sinks.files import write_file, write_stdout
@@ -122,6 +123,9 @@ __all__ = [
     "serve",
     "server",
     "request_shutdown",
+    # one run, many readers
+    "share",
+    "Shared",
     # sync callers
     "run_sync",
     "iterate_sync",
@@ -134,5 +138,7 @@ __all__ = [
     "FramingError",
     "FrameTooLarge",
     "NDJSONError",
+    "ConsumerLagError",
+    "LoopThreadShutDown",
     "__version__",
 ]

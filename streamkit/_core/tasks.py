@@ -20,8 +20,6 @@ import anyio
 
 from streamkit._core.backend import running_trio
 
-_running_trio = running_trio  # the old private name, still imported by share.py
-
 
 _live = 0
 

@@ -122,6 +122,8 @@ async def _concurrent_map(
 def filter(predicate: Callable[[T], Awaitable[object]]) -> Step[T, T]: ...
 @overload
 def filter(predicate: Callable[[T], object]) -> Step[T, T]: ...
+@overload
+def filter(predicate: Callable[[Any], object]) -> Step[T, T]: ...  # a lambda keeps the stream's item type
 def filter(predicate: Callable[[Any], Any]) -> Step[Any, Any]:
     """Keep the items for which ``predicate`` (sync or async) is true.
 
@@ -145,6 +147,8 @@ def filter(predicate: Callable[[Any], Any]) -> Step[Any, Any]:
 def tap(function: Callable[[T], Awaitable[object]]) -> Step[T, T]: ...
 @overload
 def tap(function: Callable[[T], object]) -> Step[T, T]: ...
+@overload
+def tap(function: Callable[[Any], object]) -> Step[T, T]: ...  # a lambda keeps the stream's item type
 def tap(function: Callable[[Any], Any]) -> Step[Any, Any]:
     """Call ``function`` (sync or async) on every item for its side effect; pass the item on unchanged.
 
