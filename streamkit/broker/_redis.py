@@ -21,8 +21,8 @@ from streamkit._core.validate import check_positive_int, check_seconds
 from streamkit.broker import _redis_scripts as scripts
 from streamkit.broker._asyncio_thread import AsyncioThread
 from streamkit.broker._base import DEFAULT_BATCH, Broker, describe_error, logger
-from streamkit.broker._errors import BrokerUnavailable
-from streamkit.broker._ids import START_KEY, Key, check_resume, parse_id
+from streamkit.broker._errors import BrokerUnavailable, SubscriberLagged
+from streamkit.broker._ids import START_KEY, Key, check_resume, format_id, parse_id
 from streamkit.broker._message import DATA, Entry, Message, check_topic
 from streamkit.broker._redis_hub import Hub, key_of
 from streamkit.broker._serializer import JSONSerializer, Serializer
@@ -247,7 +247,19 @@ class RedisBroker(Broker):
         if after is None:
             return last or START_KEY
         check_resume(topic, after, first, first_prev, last)
+        if first is not None and after >= first and not await self._has_event(topic, after):
+            # A made-up id between two kept events: the topic never had it.
+            raise SubscriberLagged(
+                f"cannot resume topic {topic!r} after id {format_id(after)}: the topic has no such event",
+                topic=topic,
+                after=format_id(after),
+            )
         return after
+
+    async def _has_event(self, topic: str, key: Key) -> bool:
+        text = format_id(key)
+        entries = await self._retrying(self._client.xrange, self._stream_key(topic), min=text, max=text, count=1)
+        return bool(entries)
 
     async def check_resume(self, topic: str, after: str) -> None:
         check_topic(topic)

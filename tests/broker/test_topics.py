@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -323,3 +325,19 @@ async def test_a_closed_broker_ends_subscribers_and_refuses_work(broker: Broker)
     with pytest.raises(BrokerClosed):
         await broker.subscribe("t").list()
     await broker.aclose()  # twice is fine
+
+
+async def test_a_made_up_id_between_two_events_is_refused_before_the_stream_starts(broker: Broker) -> None:
+    """A client-controlled Last-Event-ID the topic never gave gets a clear error, never a stream."""
+    topic = f"made-up-{uuid.uuid4().hex}"
+    first = await broker.publish(topic, 0)
+    time.sleep(0.005)  # ids are wall-clock milliseconds (even on a virtual clock): a later ms
+    second = await broker.publish(topic, 1)
+    ms, seq = (int(part) for part in first.split("-"))
+    made_up = f"{ms}-{seq + 1}"
+    assert parse_id("a", first) < parse_id("b", made_up) < parse_id("c", second)
+    with pytest.raises(SubscriberLagged, match="no such event"):
+        await broker.check_resume(topic, made_up)
+    with pytest.raises(SubscriberLagged):
+        await broker.subscribe(topic, after=made_up).first()
+    await broker.check_resume(topic, first)  # a real id is fine
