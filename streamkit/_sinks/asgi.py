@@ -87,8 +87,11 @@ def asgi(
         with anyio.CancelScope() as connection:
             watcher.start(_watch_disconnect, receive, response, connection)
             try:
-                await deliver(stream, response, **options.delivery(stream, dict(pairs)["content-type"]))
-                await response.finish()
+                delivery = await deliver(stream, response, **options.delivery(stream, dict(pairs)["content-type"]))
+                # Cut at shutdown: the client stopped reading, so it would not take the end of
+                # the body either. Returning unfinished makes the server close the connection.
+                if not delivery.cut:
+                    await response.finish()
             except Exception as error:
                 if response.gone:
                     pass

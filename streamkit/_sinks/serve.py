@@ -25,19 +25,37 @@ def _uvicorn() -> Any:
     return uvicorn
 
 
+DEFAULT_SHUTDOWN_TIMEOUT = 10.0
+"""Seconds a stopping server waits for connections to close (uvicorn's own default: forever)."""
+
+
 def server(app: Any, *, host: str = "127.0.0.1", port: int = 8000, **options: Any) -> uvicorn.Server:
     """A ``uvicorn.Server`` for ``app`` whose exit (Ctrl+C, SIGTERM, ``handle_exit``) first asks
     every streamkit response to finish.
+
+    Each response ends within its grace period, but a connection to a client that stopped
+    reading cannot close while its unsent bytes wait: such connections are aborted once
+    ``timeout_graceful_shutdown`` seconds (default 10, a uvicorn option) have passed.
 
     >>> srv = server(app, port=8000)        # doctest: +SKIP
     >>> await srv.serve()
     """
     uvicorn = _uvicorn()
+    options.setdefault("timeout_graceful_shutdown", DEFAULT_SHUTDOWN_TIMEOUT)
 
     class StreamkitServer(uvicorn.Server):  # type: ignore[misc, name-defined]
         def handle_exit(self, sig: int, frame: Any) -> None:
             request_shutdown()
             super().handle_exit(sig, frame)
+
+        async def shutdown(self, sockets: Any = None) -> None:
+            await super().shutdown(sockets)
+            # Still open after the graceful period: clients that stopped reading. close() would
+            # wait for them to take the unsent bytes, so the server would never finish.
+            for connection in list(self.server_state.connections):
+                transport = getattr(connection, "transport", None)
+                if transport is not None:
+                    transport.abort()
 
     return StreamkitServer(uvicorn.Config(app, host=host, port=port, **options))
 
