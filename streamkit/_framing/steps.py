@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import AsyncIterable, AsyncIterator, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from typing import Any, Literal, Protocol, TypeVar, overload, runtime_checkable
 
 from streamkit._core.closing import opened
@@ -18,7 +18,7 @@ from streamkit._core.fusion import Kind, Stage
 from streamkit._core.marks import Framing
 from streamkit._core.stream import Step, Stream, as_stream, generator_step
 from streamkit._core.validate import check_callable, check_whole
-from streamkit._framing.errors import NDJSONError
+from streamkit._framing.errors import FramingError, NDJSONError
 from streamkit._framing.ndjson import NDJSONDecoder, encode_ndjson
 from streamkit._framing.sse import (
     DEFAULT_MAX_EVENT_SIZE,
@@ -167,7 +167,7 @@ def parse_sse(*, until: str | None = None, json: bool = False, max_event_size: i
         decoder = SSEDecoder(max_event_size=max_event_size)
         async with opened(source) as chunks:
             async for chunk in chunks:
-                for parsed in decoder.feed(chunk):
+                for parsed in _fed(decoder, chunk):
                     if until is not None and parsed.data == until:
                         return
                     yield loads(parsed.data) if json else parsed
@@ -249,6 +249,24 @@ def encode(encoding: str = "utf-8", errors: str = "strict") -> Step[str, bytes]:
     return apply
 
 
+class _PartialThenError:
+    """Items a decoder produced before bad input, then the error: nothing decoded is lost."""
+
+    def __init__(self, error: FramingError) -> None:
+        self.error = error
+
+    def __iter__(self) -> Iterator[Any]:
+        yield from self.error.partial
+        raise self.error
+
+
+def _fed(decoder: _Decoder, chunk: Any) -> Iterable[Any]:
+    try:
+        return decoder.feed(chunk)
+    except FramingError as error:
+        return _PartialThenError(error)
+
+
 class _Nonempty:
     """Adapts a text decoder to the feed-returns-a-list shape, dropping empty pieces."""
 
@@ -276,7 +294,7 @@ def _decoding(make: Callable[[], _Decoder]) -> Step[Any, Any]:
         decoder = make()
         async with opened(source) as chunks:
             async for chunk in chunks:
-                for item in decoder.feed(chunk):
+                for item in _fed(decoder, chunk):
                     yield item
         for item in decoder.flush():
             yield item

@@ -204,11 +204,6 @@ async def test_a_parse_step_refuses_10_mb_without_an_end_and_closes_its_source(s
     assert closed and fed <= LIMIT + 2 * CHUNK + 6
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the parse steps drop FramingError.partial: items decoded before the bad spot in the "
-    "same chunk are lost (streamkit/_framing/steps.py, _decoding and parse_sse)",
-)
 @pytest.mark.parametrize(
     ("step", "chunk", "before"),
     [
