@@ -13,35 +13,17 @@ Run: ``python -m benchmarks.connections [N ...]``. Loopback only; every wait is 
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
 import sys
 import time
 
 import psutil
 
-from benchmarks.serve import free_port
+from benchmarks.serve import start
 
 KINDS = ("bare", "sse-starlette", "streamkit")
 BATCH = 500
 IDLE_SECONDS = {1.0: 5.0, 15.0: 31.0}
-
-
-def start(kind: str, heartbeat: float) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port()
-    env = dict(os.environ, BENCH_HEARTBEAT=str(heartbeat))
-    process = subprocess.Popen([sys.executable, "-m", "benchmarks._apps", kind, str(port), "-"], env=env)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            import socket
-
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return process, port
-        except OSError:
-            time.sleep(0.05)
-    process.kill()
-    raise RuntimeError(f"{kind} server did not start")
 
 
 async def open_one(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
@@ -63,7 +45,7 @@ async def drain(reader: asyncio.StreamReader) -> None:
 
 
 async def run(kind: str, n: int, heartbeat: float) -> dict[str, float]:
-    process, port = start(kind, heartbeat)
+    process, port = start(kind, None, heartbeat)
     server = psutil.Process(process.pid)
     try:
         await asyncio.sleep(0.5)

@@ -8,6 +8,7 @@ bare response. Run: ``python -m benchmarks.serve [events] [rounds]``.
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -24,9 +25,15 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start(kind: str, count: int) -> tuple[subprocess.Popen[bytes], int]:
+def start(kind: str, count: int | None, heartbeat: float = 15.0) -> tuple[subprocess.Popen[bytes], int]:
+    """Start a ``benchmarks._apps`` server in its own process; wait until it accepts connections.
+
+    ``count`` events then the end, or (None) one event then idle with heartbeats.
+    """
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "benchmarks._apps", kind, str(port), str(count)])
+    env = dict(os.environ, BENCH_HEARTBEAT=str(heartbeat))
+    length = "-" if count is None else str(count)
+    process = subprocess.Popen([sys.executable, "-m", "benchmarks._apps", kind, str(port), length], env=env)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         try:
