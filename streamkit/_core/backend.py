@@ -48,3 +48,26 @@ def clock() -> Callable[[], float]:
 
         return trio.current_time
     return asyncio.get_running_loop().time
+
+
+class Changes:
+    """A broadcast wake-up: everyone waiting in :meth:`wait` wakes at the next :meth:`notify`.
+
+    One event per round of waiters, made with the backend's own event class (resolved once).
+    """
+
+    __slots__ = ("_event", "_new_event")
+
+    def __init__(self) -> None:
+        self._event: Waitable | None = None
+        self._new_event = event_class()
+
+    def notify(self) -> None:
+        if self._event is not None:
+            self._event.set()
+            self._event = None
+
+    async def wait(self) -> None:
+        if self._event is None:
+            self._event = self._new_event()
+        await self._event.wait()

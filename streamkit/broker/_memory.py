@@ -9,7 +9,7 @@ from typing import Any
 
 import anyio
 
-from streamkit._core.backend import Waitable, event_class
+from streamkit._core.backend import Changes
 from streamkit._core.closing import opened
 from streamkit._core.stream import Stream
 from streamkit._core.validate import check_positive_int, check_seconds
@@ -40,7 +40,7 @@ class _Topic:
     is below ``base``.
     """
 
-    __slots__ = ("events", "base", "floor", "subscribers", "touched", "gone", "_changed", "_event")
+    __slots__ = ("events", "base", "floor", "subscribers", "touched", "gone", "changes")
 
     def __init__(self, now: float) -> None:
         self.events: deque[_Event] = deque()
@@ -51,8 +51,7 @@ class _Topic:
         self.touched = now
         self.gone: str | None = None
         """Why the topic is gone (deleted, broker closed): its subscribers raise an error."""
-        self._changed: Waitable | None = None
-        self._event = event_class()  # resolved once: anyio.Event() looks the backend up each time
+        self.changes = Changes()
 
     @property
     def end(self) -> int:
@@ -68,16 +67,6 @@ class _Topic:
     def trim_oldest(self) -> None:
         self.floor = self.events.popleft().key
         self.base += 1
-
-    def notify(self) -> None:
-        if self._changed is not None:
-            self._changed.set()
-            self._changed = None
-
-    async def changed(self) -> None:
-        if self._changed is None:
-            self._changed = self._event()
-        await self._changed.wait()
 
     def position_after(self, topic: str, after: Key) -> int:
         """The number of the first event after ``after``, or :class:`SubscriberLagged`."""
@@ -174,7 +163,7 @@ class MemoryBroker(Broker):
             cutoff = now - self._max_age
             while target.events[0].time < cutoff:
                 target.trim_oldest()
-        target.notify()
+        target.changes.notify()
         self._unyielded += len(entries)
         if self._unyielded >= self._yield_every:
             self._unyielded = 0
@@ -215,7 +204,7 @@ class MemoryBroker(Broker):
                 if index < 0:
                     raise chain_broken(topic, last, state.floor)
                 if index == len(state.events):
-                    await state.changed()
+                    await state.changes.wait()
                     continue
                 event = state.events[index]
                 position += 1
@@ -251,7 +240,7 @@ class MemoryBroker(Broker):
         existing = self._topics.pop(topic, None)
         if existing is not None:
             existing.gone = "deleted"
-            existing.notify()
+            existing.changes.notify()
 
     async def retained(self, topic: str) -> int:
         check_topic(topic)
@@ -266,5 +255,5 @@ class MemoryBroker(Broker):
     async def _close_backend(self) -> None:
         for topic in self._topics.values():
             topic.gone = "closed"
-            topic.notify()
+            topic.changes.notify()
         self._topics.clear()

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from streamkit._core.backend import Waitable, event_class
+from streamkit._core.backend import Changes
 from streamkit._core.tasks import Pumps
 from streamkit.broker._base import describe_error, logger, marker_error
 from streamkit.broker._errors import BrokerClosed, BrokerError, SubscriberLagged
@@ -75,7 +75,7 @@ class Feed:
     kept, so a subscriber holds a number and finds it gone when it is below ``base``.
     """
 
-    __slots__ = ("topic", "stream", "items", "base", "capacity", "tail", "tail_key", "members", "gone_upto", "error", "_changed", "_event")
+    __slots__ = ("topic", "stream", "items", "base", "capacity", "tail", "tail_key", "members", "gone_upto", "error", "changes")
 
     def __init__(self, topic: str, stream: bytes, tail: bytes, capacity: int) -> None:
         self.topic = topic
@@ -93,8 +93,7 @@ class Feed:
         the events up to this id had been read, so they existed and are gone."""
         self.error: BrokerError | None = None
         """Set when the reader cannot go on (Redis unreachable, broker closed)."""
-        self._changed: Waitable | None = None
-        self._event = event_class()
+        self.changes = Changes()
 
     @property
     def end(self) -> int:
@@ -107,7 +106,7 @@ class Feed:
             self.base += 1
         self.tail = items[-1].raw
         self.tail_key = items[-1].key
-        self.notify()
+        self.changes.notify()
 
     def locate(self, last_key: Key, last: bytes) -> int | None:
         """The number of the entry right after ``last``, if the window has it."""
@@ -116,19 +115,9 @@ class Feed:
             return self.base + index
         return None
 
-    def notify(self) -> None:
-        if self._changed is not None:
-            self._changed.set()
-            self._changed = None
-
-    async def changed(self) -> None:
-        if self._changed is None:
-            self._changed = self._event()
-        await self._changed.wait()
-
     def fail(self, error: BrokerError) -> None:
         self.error = error
-        self.notify()
+        self.changes.notify()
 
 
 def _item_key(item: Item) -> Key:
@@ -187,7 +176,7 @@ class Hub:
                     position = feed.locate(last_key, last)
                 if position is not None:
                     if position == feed.end:
-                        await feed.changed()
+                        await feed.changes.wait()
                         continue
                     item = feed.items[position - feed.base]
                     if item.prev == last:
@@ -202,7 +191,7 @@ class Hub:
                         return
                     position = None
                 if feed.tail_key <= last_key:
-                    await feed.changed()  # caught up: wait for the reader
+                    await feed.changes.wait()  # caught up: wait for the reader
                     continue
                 # The entries after ``last`` are not in the window: read them from Redis.
                 entries = await broker._retrying(
@@ -345,7 +334,7 @@ class Hub:
                     feed.gone_upto = None
                 elif tail > START_KEY:
                     feed.gone_upto = tail
-                    feed.notify()
+                    feed.changes.notify()
 
     async def _renew_all(self, calls: list[tuple[list[str], list[Any]]]) -> list[int]:
         async with self._broker._client.pipeline(transaction=False) as pipe:
