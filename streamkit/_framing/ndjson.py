@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any, Final, Literal, TypeAlias
 
 from .errors import FramingError, FrameTooLarge, NDJSONError
+from .pieces import Pieces
 
 __all__ = ["DEFAULT_MAX_LINE_SIZE", "NDJSONDecoder", "OnError", "encode_ndjson"]
 
@@ -56,7 +57,7 @@ class NDJSONDecoder:
     disables the bound).
     """
 
-    __slots__ = ("_loads", "_limit", "_on_error", "_tail", "_tail_size", "_line_number")
+    __slots__ = ("_loads", "_limit", "_on_error", "_tail", "_line_number")
 
     def __init__(
         self,
@@ -72,8 +73,7 @@ class NDJSONDecoder:
         self._loads = loads
         self._limit: int = (1 << 62) if max_line_size is None else max_line_size
         self._on_error = on_error
-        self._tail: list[bytes] = []
-        self._tail_size = 0
+        self._tail = Pieces(b"")  # an unterminated line
         self._line_number = 0  # lines completed so far
 
     def feed(self, chunk: bytes | bytearray | memoryview | str) -> list[Any]:
@@ -88,25 +88,21 @@ class NDJSONDecoder:
             chunk = bytes(chunk)
         cut = chunk.rfind(b"\n")
         if cut < 0:
-            if chunk:
-                self._tail.append(chunk)
-                self._tail_size += len(chunk)
-                if self._tail_size > self._limit:
-                    raise self._too_large(self._line_number + 1)
+            if chunk and self._tail.add(chunk) > self._limit:
+                raise self._too_large(self._line_number + 1)
             return []
-        if self._tail:
-            self._tail.append(chunk)
-            chunk = b"".join(self._tail)
-            cut += self._tail_size
-            self._tail = []
+        tail = self._tail
+        if tail:
+            cut += tail.size
+            tail.add(chunk)
+            chunk = tail.take()
         rest = chunk[cut + 1 :]
-        self._tail_size = len(rest)
         if rest:
-            self._tail.append(rest)
+            tail.add(rest)
         values: list[Any] = []
         try:
             self._lines(chunk[:cut].split(b"\n"), values)
-            if self._tail_size > self._limit:
+            if tail.size > self._limit:
                 raise self._too_large(self._line_number + 1)
         except FramingError as exc:
             exc.partial = list(values)
@@ -115,9 +111,7 @@ class NDJSONDecoder:
 
     def flush(self) -> list[Any]:
         """End the stream: decode an unterminated last line, then reset."""
-        tail = b"".join(self._tail)
-        self._tail = []
-        self._tail_size = 0
+        tail = self._tail.take()
         values: list[Any] = []
         try:
             if tail:

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Final, final
 
 from .errors import FramingError, FrameTooLarge
+from .pieces import Pieces
 
 __all__ = [
     "DEFAULT_MAX_EVENT_SIZE",
@@ -341,9 +342,7 @@ class SSEDecoder:
         "_started",
         "_pending_cr",
         "_tail",
-        "_tail_size",
         "_data",
-        "_data_size",
         "_event_type",
         "_id_buffer",
     )
@@ -363,10 +362,8 @@ class SSEDecoder:
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._started = False  # has the first character (maybe a BOM) been seen?
         self._pending_cr = False  # did the last chunk end with CR? then skip one LF
-        self._tail: list[str] = []  # pieces of an unterminated line
-        self._tail_size = 0
-        self._data: list[str] = []  # the spec's data buffer, one item per data line
-        self._data_size = 0
+        self._tail = Pieces("")  # an unterminated line
+        self._data = Pieces("\n")  # the spec's data buffer
         self._event_type = ""
         # The spec's "last event ID buffer": set by id lines, copied to
         # last_event_id at each blank line (so an id in a block that never
@@ -415,19 +412,16 @@ class SSEDecoder:
             # A CR ending the chunk is a line end now: waiting for the next
             # chunk would delay a complete event.
             self._pending_cr = text[-1] == "\r"
-        if self._tail:
+        tail = self._tail
+        if tail:
+            tail.add(text)
             if not has_cr and "\n" not in text:
                 # Still no line end: keep the pieces (joining on every chunk
                 # would be quadratic for a long line arriving in small chunks).
-                self._tail.append(text)
-                self._tail_size += len(text)
-                if self._tail_size > self._limit:
+                if tail.size > self._limit:
                     self._too_large("line")
                 return
-            self._tail.append(text)
-            text = "".join(self._tail)
-            self._tail = []
-            self._tail_size = 0
+            text = tail.take()
         # From here on, text starts at the start of a line.
 
         # The usual streams are "data: X\n\ndata: Y\n\n..." (OpenAI) or
@@ -531,11 +525,8 @@ class SSEDecoder:
         limit = self._limit
         cut = text.rfind("\n")
         rest = text[cut + 1 :]
-        if rest:
-            self._tail.append(rest)
-            self._tail_size = len(rest)
-            if self._tail_size > limit:
-                self._too_large("line")
+        if rest and self._tail.add(rest) > limit:
+            self._too_large("line")
         if cut < 0:
             return
 
@@ -545,7 +536,7 @@ class SSEDecoder:
         blocks = text[:cut].split("\n\n")
         last = blocks.pop()
         start = 0
-        if blocks and (self._data or self._event_type or self._id_buffer != self.last_event_id):
+        if blocks and (self._data.parts or self._event_type or self._id_buffer != self.last_event_id):
             # The first block continues an event begun in an earlier chunk.
             self._lines(blocks[0], events)
             self._dispatch(events)
@@ -592,9 +583,7 @@ class SSEDecoder:
             if value[:1] == " ":
                 value = value[1:]
             if name == "data":
-                self._data.append(value)
-                self._data_size += len(value) + 1
-                if self._data_size > limit + 1:
+                if self._data.add(value) > limit:
                     self._too_large("event")
             elif name == "event":
                 self._event_type = value
@@ -613,11 +602,9 @@ class SSEDecoder:
 
     def _dispatch(self, events: list[ServerSentEvent]) -> None:
         self.last_event_id = self._id_buffer
-        if self._data:
-            data = self._data[0] if len(self._data) == 1 else "\n".join(self._data)
+        if self._data.parts:
+            data = self._data.take()
             events.append(_parsed(data, self._event_type or "message", self.last_event_id, self.retry))
-            self._data = []
-            self._data_size = 0
         # An empty data buffer dispatches nothing, but still clears the type.
         self._event_type = ""
 

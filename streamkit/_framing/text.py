@@ -12,6 +12,7 @@ import codecs
 from typing import Final
 
 from .errors import FramingError, FrameTooLarge
+from .pieces import Pieces
 
 __all__ = ["DEFAULT_MAX_LINE_SIZE", "LineDecoder", "TextDecoder", "TextEncoder"]
 
@@ -38,15 +39,14 @@ class LineDecoder:
     :class:`FrameTooLarge` (``None`` disables the bound).
     """
 
-    __slots__ = ("_limit", "_pending_cr", "_tail", "_tail_size")
+    __slots__ = ("_limit", "_pending_cr", "_tail")
 
     def __init__(self, *, max_line_size: int | None = DEFAULT_MAX_LINE_SIZE) -> None:
         if max_line_size is not None and max_line_size < 1:
             raise ValueError(f"max_line_size must be positive or None, got {max_line_size}")
         self._limit: int = (1 << 62) if max_line_size is None else max_line_size
         self._pending_cr = False
-        self._tail: list[str] = []
-        self._tail_size = 0
+        self._tail = Pieces("")  # an unterminated line
 
     def feed(self, text: str) -> list[str]:
         """Return the lines that ``text`` completes."""
@@ -61,24 +61,20 @@ class LineDecoder:
             text = text.replace("\r\n", "\n").replace("\r", "\n")
         cut = text.rfind("\n")
         if cut < 0:
-            if text:
-                # Keep pieces rather than joining per chunk, which would be
-                # quadratic for a long line arriving in small pieces.
-                self._tail.append(text)
-                self._tail_size += len(text)
-                if self._tail_size > self._limit:
-                    raise self._too_large([])
+            # Keep pieces rather than joining per chunk, which would be
+            # quadratic for a long line arriving in small pieces.
+            if text and self._tail.add(text) > self._limit:
+                raise self._too_large([])
             return []
-        if self._tail:
-            self._tail.append(text)
-            text = "".join(self._tail)
-            cut += self._tail_size
-            self._tail = []
+        tail = self._tail
+        if tail:
+            cut += tail.size
+            tail.add(text)
+            text = tail.take()
         lines = text[:cut].split("\n")
         rest = text[cut + 1 :]
-        self._tail_size = len(rest)
         if rest:
-            self._tail.append(rest)
+            tail.add(rest)
         limit = self._limit
         if len(text) > limit:
             # Complete lines are checked too, so whether a long line raises
@@ -86,15 +82,13 @@ class LineDecoder:
             for i, line in enumerate(lines):
                 if len(line) > limit:
                     raise self._too_large(lines[:i])
-            if self._tail_size > limit:
+            if tail.size > limit:
                 raise self._too_large(lines)
         return lines
 
     def flush(self) -> list[str]:
         """End the input: return the unterminated last line, if any, and reset."""
-        line = "".join(self._tail)
-        self._tail = []
-        self._tail_size = 0
+        line = self._tail.take()
         self._pending_cr = False
         return [line] if line else []
 

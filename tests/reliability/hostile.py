@@ -29,6 +29,11 @@ from streamkit._framing.text import LineDecoder, TextDecoder
 LIMITS = (1, 16, 64, 1024)
 
 
+def joined_size(parts: list[Any], sep: str | bytes) -> int:
+    """The length of ``sep.join(parts)``, without joining."""
+    return sum(len(part) for part in parts) + len(sep) * max(len(parts) - 1, 0)
+
+
 class Harness:
     """One decoder, fed chunk by chunk, checked after every call."""
 
@@ -104,12 +109,10 @@ class SSEHarness(Harness):
 
     def buffered(self) -> int:
         # The data of an event still open counts one "\n" between lines, as it will be joined.
-        return max(self.decoder._tail_size, self.decoder._data_size - 1)
+        return max(self.decoder._tail.size, self.decoder._data.size)
 
     def counted(self) -> int:
-        tail = sum(len(piece) for piece in self.decoder._tail)
-        data = sum(len(line) + 1 for line in self.decoder._data) - 1 if self.decoder._data else -1
-        return max(tail, data)
+        return max(joined_size(self.decoder._tail.parts, ""), joined_size(self.decoder._data.parts, "\n"))
 
     def check_item(self, item: Any) -> None:
         assert type(item) is ServerSentEvent
@@ -134,10 +137,10 @@ class NDJSONHarness(Harness):
         return self.decoder.flush()
 
     def buffered(self) -> int:
-        return self.decoder._tail_size
+        return self.decoder._tail.size
 
     def counted(self) -> int:
-        return sum(len(piece) for piece in self.decoder._tail)
+        return joined_size(self.decoder._tail.parts, b"")
 
     def check_item(self, item: Any) -> None:
         assert item is None or isinstance(item, bool | int | float | str | list | dict)
@@ -160,10 +163,10 @@ class LinesHarness(Harness):
         return self.lines.feed(self.text.flush()) + self.lines.flush()
 
     def buffered(self) -> int:
-        return self.lines._tail_size
+        return self.lines._tail.size
 
     def counted(self) -> int:
-        return sum(len(piece) for piece in self.lines._tail)
+        return joined_size(self.lines._tail.parts, "")
 
     def check_item(self, item: Any) -> None:
         assert isinstance(item, str) and "\r" not in item and "\n" not in item

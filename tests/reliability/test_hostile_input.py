@@ -232,12 +232,6 @@ WORST_CASES: dict[str, tuple[str, Callable[[int], bytes]]] = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="decoders count the characters they hold, not the objects holding them: a line in "
-    "tiny pieces, or an event of many short data lines, costs 20-85x the limit in memory "
-    "(streamkit/_framing/sse.py, text.py, ndjson.py; compacting the pieces would bound it)",
-)
 @pytest.mark.parametrize("case", list(WORST_CASES))
 def test_memory_held_stays_within_a_small_multiple_of_the_limit_whatever_the_chunking(case: str) -> None:
     kind, piece = WORST_CASES[case]
