@@ -7,12 +7,14 @@ sends no heartbeats at all): server RSS per connection, server CPU per heartbeat
 heartbeats every 15 s and every 1 s, time until all N have their first bytes, and time until
 the server's file descriptors are back to baseline after the clients close.
 
-Run: ``python -m benchmarks.connections [N ...]``. Loopback only; every wait is bounded.
+Run: ``python -m benchmarks.connections [N ...] [--kinds bare,streamkit] [--heartbeats 15,1]``. Loopback only; every wait is bounded.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import math
 import subprocess
 import sys
 import time
@@ -21,9 +23,9 @@ import psutil
 
 from benchmarks.serve import start
 
-KINDS = ("bare", "sse-starlette", "streamkit")
+KINDS = ("bare", "floor", "sse-starlette", "streamkit")
 BATCH = 500
-IDLE_SECONDS = {1.0: 5.0, 15.0: 31.0}
+IDLE_SECONDS = {1.0: 10.0, 15.0: 31.0}
 
 
 async def open_one(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
@@ -69,12 +71,14 @@ async def run(kind: str, n: int, heartbeat: float) -> dict[str, float]:
         user1, system1 = server.cpu_times()[:2]
         idle_user, idle_system = user1 - user0, system1 - system0
         idle_cpu = idle_user + idle_system
-        closed = time.perf_counter()
+        closing = time.perf_counter()
         for _, writer in connections:
             writer.close()
         for task in readers:
             task.cancel()
         await asyncio.gather(*readers, return_exceptions=True)
+        await asyncio.sleep(0)  # the transports' close callbacks: now every socket is closed
+        closed = time.perf_counter()
         deadline = time.perf_counter() + 30
         while server.num_fds() > fds0 and time.perf_counter() < deadline:
             await asyncio.sleep(0.01)
@@ -86,6 +90,7 @@ async def run(kind: str, n: int, heartbeat: float) -> dict[str, float]:
             "user_us_per_beat": idle_user / heartbeats * 1e6 if heartbeats else float("nan"),
             "idle_cpu_s": idle_cpu,
             "first_bytes_s": first_bytes,
+            "client_close_s": closed - closing,
             "fds_back_s": fds_back,
         }
     finally:
@@ -98,19 +103,31 @@ async def run(kind: str, n: int, heartbeat: float) -> dict[str, float]:
 
 
 def main() -> None:
-    sizes = [int(arg) for arg in sys.argv[1:]] or [1_000, 5_000, 10_000]
-    print("µs/beat: server CPU (user+system) per heartbeat; of which user (Python), the rest the kernel's send")
-    print(f"{'N':>6} {'server':<14}{'hb s':>5}{'KiB/conn':>10}{'µs/beat':>9}{'user':>6}{'idle CPU s':>11}{'first bytes s':>14}{'fds back s':>11}")
-    for n in sizes:
-        for heartbeat in (15.0, 1.0):
-            base = None
-            for kind in KINDS:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("sizes", nargs="*", type=int, default=[1_000, 5_000, 10_000])
+    parser.add_argument("--kinds", default=",".join(KINDS), help="comma-separated, from " + ", ".join(KINDS))
+    parser.add_argument("--heartbeats", default="15,1", help="comma-separated periods in seconds, from 15 and 1")
+    args = parser.parse_args()
+    kinds = ["bare", *(kind for kind in args.kinds.split(",") if kind != "bare")]
+    print(
+        "µs/beat: server CPU (user+system) per heartbeat; user: of which Python; net: less the bare server's\n"
+        "idle CPU in the same window (uvicorn's own idle cost, no heartbeats), i.e. what the heartbeats add"
+    )
+    print(
+        f"{'N':>6} {'server':<14}{'hb s':>5}{'KiB/conn':>10}{'µs/beat':>9}{'user':>6}{'net':>6}{'idle CPU s':>11}"
+        f"{'first bytes s':>14}{'client close s':>15}{'fds back s':>11}"
+    )
+    for n in args.sizes:
+        for heartbeat in (float(period) for period in args.heartbeats.split(",")):
+            base: dict[str, float] = {}
+            for kind in kinds:
                 r = asyncio.run(run(kind, n, heartbeat))
                 base = r if kind == "bare" else base
-                extra = f"  (+{r['kib_per_conn'] - base['kib_per_conn']:.1f} KiB vs bare)" if base and kind != "bare" else ""
+                net = (r["idle_cpu_s"] - base["idle_cpu_s"]) / r["idle_cpu_s"] * r["cpu_us_per_beat"] if kind != "bare" else math.nan
+                extra = f"  (+{r['kib_per_conn'] - base['kib_per_conn']:.1f} KiB vs bare)" if kind != "bare" else ""
                 print(
                     f"{n:>6} {kind:<14}{heartbeat:>5.0f}{r['kib_per_conn']:>10.1f}{r['cpu_us_per_beat']:>9.1f}{r['user_us_per_beat']:>6.1f}"
-                    f"{r['idle_cpu_s']:>11.3f}{r['first_bytes_s']:>14.2f}{r['fds_back_s']:>11.2f}{extra}",
+                    f"{net:>6.1f}{r['idle_cpu_s']:>11.3f}{r['first_bytes_s']:>14.2f}{r['client_close_s']:>15.2f}{r['fds_back_s']:>11.2f}{extra}",
                     flush=True,
                 )
 

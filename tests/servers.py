@@ -25,7 +25,8 @@ def uvicorn_server(app: Any, **config: Any) -> Iterator[str]:
     """Serve ``app`` with uvicorn in a background thread; yield its base URL."""
     import uvicorn
 
-    settings: dict[str, Any] = {"host": "127.0.0.1", "port": free_port(), "log_level": "warning", "lifespan": "off"}
+    # h11 unless a test asks for httptools: "auto" would pick httptools wherever it is installed.
+    settings: dict[str, Any] = {"host": "127.0.0.1", "port": free_port(), "log_level": "warning", "lifespan": "off", "http": "h11"}
     settings.update(config)
     server = uvicorn.Server(uvicorn.Config(app, **settings))
     thread = threading.Thread(target=server.run, name="uvicorn-test", daemon=True)

@@ -13,6 +13,7 @@ from streamkit._sinks.deliver import DEFAULT_MAX_CHUNK, deliver
 from streamkit._sinks.options import ResponseOptions
 from streamkit._sinks.request import Request, headers_from_asgi
 from streamkit._sinks.source import StreamSource, check_source, stream_for
+from streamkit._sinks.transport import direct_writer
 
 logger = logging.getLogger("streamkit")
 
@@ -109,10 +110,11 @@ def asgi(
 class _Response:
     """The sink side of one ASGI response."""
 
-    __slots__ = ("_send", "status", "headers", "started", "gone")
+    __slots__ = ("_send", "_direct", "status", "headers", "started", "gone")
 
     def __init__(self, send: Send) -> None:
         self._send = send
+        self._direct = direct_writer(send)
         self.status = 200
         self.headers: list[tuple[bytes, bytes]] = []
         self.started = False
@@ -128,6 +130,13 @@ class _Response:
             # ASGI 2.4 servers raise OSError from send() once the client has gone.
             self.gone = True
             raise
+
+    def write_nowait(self, data: bytes) -> bool:
+        """Write ``data`` at once, bypassing ``send()`` (keep-alives on uvicorn: see transport.py)."""
+        direct = self._direct
+        if direct is None or not self.started or self.gone or self.status in (204, 304):
+            return False
+        return direct(data, self.headers)
 
     async def finish(self) -> None:
         if self.gone:

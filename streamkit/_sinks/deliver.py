@@ -33,6 +33,10 @@ DEFAULT_READ_AHEAD = 16
 class Sink(Protocol):
     """Where frames go. Raise from ``write`` when the other side has gone away.
 
+    A sink may also have ``write_nowait(data: bytes) -> bool``: write at once without
+    waiting, or return False having written nothing. The heartbeat timer then uses it for
+    keep-alives, which makes them cheaper than a ``write`` coroutine (the ASGI sink has one).
+
     >>> class WebSocketSink:                           # doctest: +SKIP
     ...     def __init__(self, ws):
     ...         self.ws = ws
@@ -121,6 +125,9 @@ async def deliver(
     line = open_line(box, heartbeat)
     if keepalive is not None:
         line.keepalive = partial(_write_keepalive, sink, keepalive, result)
+        write_nowait = getattr(sink, "write_nowait", None)
+        if write_nowait is not None:
+            line.keepalive_nowait = partial(_keepalive_nowait, write_nowait, keepalive, result)
     try:
         # Only a shutdown sets a deadline here: then the delivery, a write blocked on a client
         # that stopped reading included, must end within the grace period.
@@ -192,6 +199,15 @@ async def _heartbeat_work(line: Line, sink: Sink, keepalive: bytes | None, resul
         await _write(sink, keepalive, result, line)  # type: ignore[arg-type]
         return True
     return False
+
+
+def _keepalive_nowait(write_nowait: Callable[[bytes], bool], keepalive: bytes, result: Delivery) -> bool:
+    # Run by the heartbeat wheel, outside any task.
+    if not write_nowait(keepalive):
+        return False
+    result.writes += 1
+    result.bytes += len(keepalive)
+    return True
 
 
 async def _write_keepalive(sink: Sink, keepalive: bytes, result: Delivery) -> None:

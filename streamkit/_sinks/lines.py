@@ -13,7 +13,6 @@ The same registry lets :func:`request_shutdown` reach every live response.
 from __future__ import annotations
 
 import heapq
-import itertools
 import math
 import threading
 from collections.abc import Callable, Coroutine
@@ -31,11 +30,13 @@ class Line:
     """One live response: its mailbox (to wake its writer), heartbeat period and last write time.
 
     The writer marks itself ``idle`` while it waits for frames; only then may the wheel write
-    a keep-alive through ``keepalive`` (a function returning the write coroutine) itself.
+    a keep-alive itself: through ``keepalive_nowait`` (a function that writes at once or
+    returns False) where the sink has one, else through ``keepalive`` (a function returning
+    the write coroutine).
     """
 
     __slots__ = (
-        "box", "period", "last_write", "stopping", "closed", "now", "idle", "keepalive", "beat_due",
+        "box", "period", "last_write", "due", "stopping", "closed", "now", "idle", "keepalive", "keepalive_nowait", "beat_due",
         "suspended", "failed", "on_stop", "_loop",
     )
 
@@ -45,10 +46,13 @@ class Line:
         self.now = loop.now
         """The loop's clock (what ``anyio.current_time()`` reads), resolved once."""
         self.last_write = self.now()
+        self.due = math.inf
+        """When the wheel looks at this line next (it may have written since)."""
         self.stopping = False
         self.closed = False
         self.idle = False
         self.keepalive: Callable[[], Coroutine[Any, Any, Any]] | None = None
+        self.keepalive_nowait: Callable[[], bool] | None = None
         self.beat_due = False
         """The writer must write a keep-alive (the wheel could not write it itself)."""
         self.suspended: Suspended | None = None
@@ -76,7 +80,14 @@ class Line:
 
 
 class _Loop:
-    """The lines of one event loop and its heartbeat wheel."""
+    """The lines of one event loop and its heartbeat wheel.
+
+    The wheel is a timing wheel: lines wait in *slots*, one per ``granule`` seconds of due
+    time, and a small heap orders only the slots in use. Rescheduling a line is then an
+    append, whatever the number of lines -- the lines of a loop mostly share a period, so
+    those beaten in one turn all land in one slot. A slot is served at its start, so a
+    keep-alive comes at most one granule (a line's slack, or less) before it is due.
+    """
 
     def __init__(self, key: object) -> None:
         self.key = key
@@ -86,8 +97,9 @@ class _Loop:
         """Whether write coroutines can be stepped outside a task (asyncio) or not (trio)."""
         self.lines: set[Line] = set()
         self.beating = 0
-        self._heap: list[tuple[float, int, Line]] = []
-        self._order = itertools.count()
+        self._granule = math.inf  # the smallest slack of the lines so far
+        self._slots: dict[int, list[Line]] = {}
+        self._pending: list[int] = []  # a heap of the keys of _slots
         self._wheel: Pumps | None = None
         self._wake: Waitable | None = None
 
@@ -96,6 +108,8 @@ class _Loop:
         self.lines.add(line)
         if period is not None:
             self.beating += 1
+            if _slack(period) < self._granule:
+                self._regranulate(_slack(period))
             self._schedule(line, line.last_write + period)
             if self._wheel is None:
                 self._wheel = Pumps()
@@ -110,57 +124,80 @@ class _Loop:
             # No heartbeats left: stop the wheel now, so no task outlives the last response.
             self._wheel.cancel()
             self._wheel = None
-            self._heap.clear()
+            self._slots.clear()
+            self._pending.clear()
+            self._granule = math.inf
         if not self.lines:
             _loops.pop(self.key, None)
 
     def _schedule(self, line: Line, due: float) -> None:
-        earliest = self._heap[0][0] if self._heap else math.inf
-        heapq.heappush(self._heap, (due, next(self._order), line))
-        if due < earliest and self._wake is not None:
-            self._wake.set()
+        line.due = due
+        slot = int(due // self._granule)
+        waiting = self._slots.get(slot)
+        if waiting is not None:
+            waiting.append(line)
+            return
+        self._slots[slot] = [line]
+        pending = self._pending
+        if (not pending or slot < pending[0]) and self._wake is not None:
+            self._wake.set()  # due before anything the wheel sleeps for
+        heapq.heappush(pending, slot)
+
+    def _regranulate(self, granule: float) -> None:
+        """Make slots finer (a line with a shorter period came): put every line in its new slot."""
+        waiting = [line for lines in self._slots.values() for line in lines]
+        self._slots.clear()
+        self._pending.clear()
+        self._granule = granule
+        for line in waiting:
+            self._schedule(line, line.due)
 
     async def _turn(self) -> None:
-        heap = self._heap
-        while heap:
-            due, _, first = heap[0]
-            if due > self.now():
+        pending, slots = self._pending, self._slots
+        while pending:
+            start = pending[0] * self._granule
+            if start > self.now():
                 self._wake = self.new_event()
-                with anyio.CancelScope(deadline=due):
+                with anyio.CancelScope(deadline=start):
                     await self._wake.wait()
                 self._wake = None
-                if heap and heap[0][0] > self.now():
-                    continue  # woken early by an earlier entry
+                continue  # the first slot may have changed meanwhile
+            lines = slots.pop(heapq.heappop(pending))
             now = self.now()
-            # Serve every line due within the slack now: a keep-alive a little early is harmless.
-            horizon = now + _slack(first.period)
-            while heap and heap[0][0] <= horizon:
-                _, _, line = heapq.heappop(heap)
+            horizon = now + self._granule  # what is due before the next slot is served now
+            for line in lines:
                 if line.closed:
                     continue
-                assert line.period is not None
-                if horizon - line.last_write >= line.period:
+                period: float = line.period  # type: ignore[assignment]  # lines without one never wait here
+                if horizon - line.last_write >= period:
                     self._beat(line, now)
-                    self._schedule(line, now + line.period)
+                    self._schedule(line, now + period)
                 else:
-                    self._schedule(line, line.last_write + line.period)
+                    # Written to since: due a period after that write.
+                    self._schedule(line, line.last_write + period)
 
     def _beat(self, line: Line, now: float) -> None:
-        if not (self.steps and line.idle and line.keepalive is not None):
-            line.beat_due = True
-            line.box.poke()
-            return
         try:
-            suspended = step(line.keepalive())
+            if line.idle:
+                nowait = line.keepalive_nowait
+                if nowait is not None and nowait():
+                    line.last_write = now
+                    return
+                if self.steps and line.keepalive is not None:
+                    suspended = step(line.keepalive())
+                    line.last_write = now
+                    if suspended is not None:
+                        line.suspended = suspended
+                        line.idle = False
+                        line.box.poke()
+                    return
         except Exception as error:
             line.failed = error
             line.box.poke()
             return
-        line.last_write = now
-        if suspended is not None:
-            line.suspended = suspended
-            line.idle = False
-            line.box.poke()
+        # The writer must write it: it is busy, or this loop cannot step its write coroutine.
+        line.beat_due = True
+        line.box.poke()
 
 
 def _slack(period: float | None) -> float:
