@@ -44,12 +44,13 @@ def direct_writer(send: Callable[..., Any]) -> _ChunkWriter | None:
 class _ChunkWriter:
     """Writes data as one chunk of the response's chunked body, when that is safe right now."""
 
-    __slots__ = ("_cycle", "_implementation", "_chunked")
+    __slots__ = ("_cycle", "_implementation", "_chunked", "_data", "_chunk")
 
     def __init__(self, cycle: Any, implementation: str) -> None:
         self._cycle = cycle
         self._implementation = implementation
         self._chunked: bool | None = None  # known once the response has started
+        self._data = self._chunk = b""  # the last data framed: keep-alives are always the same
 
     def __call__(self, data: bytes, headers: Sequence[tuple[bytes, bytes]]) -> bool:
         """Write ``data`` as a chunk and return True, or return False having written nothing.
@@ -59,16 +60,18 @@ class _ChunkWriter:
         cycle = self._cycle
         if cycle.disconnected or cycle.response_complete or not cycle.response_started:
             return False
+        # Paused: bytes already wait for the client, so the connection is not idle, and
+        # back-pressure is the writer's business.
         if cycle.flow.write_paused or cycle.transport.is_closing():
-            # Bytes are already waiting for the client: the connection is not idle, and
-            # back-pressure is the writer's business.
             return False
         chunked = self._chunked
         if chunked is None:
             chunked = self._chunked = self._is_chunked(headers)
         if not chunked or not data:
             return False
-        cycle.transport.write(b"%x\r\n%b\r\n" % (len(data), data))
+        if data is not self._data:
+            self._data, self._chunk = data, b"%x\r\n%b\r\n" % (len(data), data)
+        cycle.transport.write(self._chunk)
         return True
 
     def _is_chunked(self, headers: Sequence[tuple[bytes, bytes]]) -> bool:
