@@ -36,8 +36,8 @@ class Line:
     """
 
     __slots__ = (
-        "box", "period", "last_write", "due", "stopping", "closed", "now", "idle", "keepalive", "keepalive_nowait", "beat_due",
-        "suspended", "failed", "on_stop", "_loop",
+        "box", "period", "last_write", "due", "stopping", "closed", "now", "idle", "keepalive",
+        "keepalive_nowait", "beat_due", "suspended", "failed", "on_stop", "_loop",
     )
 
     def __init__(self, box: Mailbox[Any], period: float | None, loop: _Loop) -> None:
