@@ -61,11 +61,14 @@ class Item:
         self.kind = kind
         self.text = text
 
-    def stop(self, topic: str) -> BrokerError | None:
-        """The error a subscriber raises on reaching this marker; None for a normal end."""
-        if self.kind == "!":
-            return BrokerError(self.text)
-        return marker_error(topic, self.kind, self.text)
+    def delivered(self, topic: str) -> Message[Any] | None:
+        """What a subscriber gets here: the message, or None at a normal end; raises at a failed one."""
+        if self.message is not None:
+            return self.message
+        error = BrokerError(self.text) if self.kind == "!" else marker_error(topic, self.kind, self.text)
+        if error is not None:
+            raise error
+        return None
 
 
 class Feed:
@@ -182,13 +185,11 @@ class Hub:
                     if item.prev == last:
                         position += 1
                         last, last_key = item.raw, item.key
-                        if item.message is not None:
-                            yield item.message
-                            continue
-                        error = item.stop(topic)
-                        if error is not None:
-                            raise error
-                        return
+                        message = item.delivered(topic)
+                        if message is None:
+                            return
+                        yield message
+                        continue
                     position = None
                 if feed.tail_key <= last_key:
                     await feed.changes.wait()  # caught up: wait for the reader
@@ -204,13 +205,10 @@ class Hub:
                     if item.prev != last:
                         raise chain_broken(topic, last_key, key_of(item.prev))
                     last, last_key = item.raw, item.key
-                    if item.message is not None:
-                        yield item.message
-                        continue
-                    error = item.stop(topic)
-                    if error is not None:
-                        raise error
-                    return
+                    message = item.delivered(topic)
+                    if message is None:
+                        return
+                    yield message
                 position = None
         finally:
             feed.members.discard(member)
