@@ -86,22 +86,15 @@ class NDJSONDecoder:
             if not isinstance(chunk, (bytes, bytearray, memoryview)):
                 raise TypeError(f"NDJSONDecoder.feed() takes bytes or str, not {type(chunk).__name__}")
             chunk = bytes(chunk)
-        cut = chunk.rfind(b"\n")
-        if cut < 0:
-            if chunk and self._tail.add(chunk) > self._limit:
+        tail = self._tail
+        complete = tail.complete_lines(chunk, b"\n")
+        if complete is None:
+            if tail.size > self._limit:
                 raise self._too_large(self._line_number + 1)
             return []
-        tail = self._tail
-        if tail:
-            cut += tail.size
-            tail.add(chunk)
-            chunk = tail.take()
-        rest = chunk[cut + 1 :]
-        if rest:
-            tail.add(rest)
         values: list[Any] = []
         try:
-            self._lines(chunk[:cut].split(b"\n"), values)
+            self._lines(complete.split(b"\n"), values)
             if tail.size > self._limit:
                 raise self._too_large(self._line_number + 1)
         except FramingError as exc:

@@ -49,6 +49,31 @@ class Pieces(Generic[AnyStr]):
             self._loose = 0
         return self.size
 
+    def complete_lines(self, chunk: AnyStr, end: AnyStr) -> AnyStr | None:
+        """Add ``chunk``; if it holds an ``end``, return all held up to its last one, keeping the rest.
+
+        The decoders' line splitting: what is returned is whole lines (``end`` between them,
+        not after the last), and the unfinished line stays held. For pieces joined with no
+        separator.
+
+        >>> p = Pieces("")
+        >>> p.complete_lines("a", "\\n"), p.complete_lines("b\\nc\\nd", "\\n"), p.take()
+        (None, 'ab\\nc', 'd')
+        """
+        cut = chunk.rfind(end)
+        if cut < 0:
+            if chunk:
+                self.add(chunk)
+            return None
+        if self.parts:
+            cut += self.size
+            self.add(chunk)
+            chunk = self.take()
+        rest = chunk[cut + len(end) :]
+        if rest:
+            self.add(rest)
+        return chunk[:cut]
+
     def take(self) -> AnyStr:
         """Return the pieces joined, and start empty again."""
         parts = self.parts

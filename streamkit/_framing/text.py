@@ -59,31 +59,24 @@ class LineDecoder:
         if "\r" in text:
             self._pending_cr = text[-1] == "\r"
             text = text.replace("\r\n", "\n").replace("\r", "\n")
-        cut = text.rfind("\n")
-        if cut < 0:
-            # Keep pieces rather than joining per chunk, which would be
-            # quadratic for a long line arriving in small pieces.
-            if text and self._tail.add(text) > self._limit:
+        # Pieces are kept rather than joined per chunk, which would be quadratic for a long
+        # line arriving in small pieces.
+        tail = self._tail
+        complete = tail.complete_lines(text, "\n")
+        if complete is None:
+            if tail.size > self._limit:
                 raise self._too_large([])
             return []
-        tail = self._tail
-        if tail:
-            cut += tail.size
-            tail.add(text)
-            text = tail.take()
-        lines = text[:cut].split("\n")
-        rest = text[cut + 1 :]
-        if rest:
-            tail.add(rest)
+        lines = complete.split("\n")
         limit = self._limit
-        if len(text) > limit:
+        if len(complete) > limit:
             # Complete lines are checked too, so whether a long line raises
             # does not depend on how the input was chunked.
             for i, line in enumerate(lines):
                 if len(line) > limit:
                     raise self._too_large(lines[:i])
-            if tail.size > limit:
-                raise self._too_large(lines)
+        if tail.size > limit:
+            raise self._too_large(lines)
         return lines
 
     def flush(self) -> list[str]:
