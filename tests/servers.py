@@ -28,7 +28,13 @@ def uvicorn_server(app: Any, **config: Any) -> Iterator[str]:
     # h11 unless a test asks for httptools: "auto" would pick httptools wherever it is installed.
     settings: dict[str, Any] = {"host": "127.0.0.1", "port": free_port(), "log_level": "warning", "lifespan": "off", "http": "h11"}
     settings.update(config)
-    server = uvicorn.Server(uvicorn.Config(app, **settings))
+    with in_thread(uvicorn.Server(uvicorn.Config(app, **settings))):
+        yield f"http://127.0.0.1:{settings['port']}"
+
+
+@contextlib.contextmanager
+def in_thread(server: Any) -> Iterator[None]:
+    """Run a ``uvicorn.Server`` (or ``streamkit.server()``) in a background thread while inside."""
     thread = threading.Thread(target=server.run, name="uvicorn-test", daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -37,7 +43,7 @@ def uvicorn_server(app: Any, **config: Any) -> Iterator[str]:
             raise RuntimeError("uvicorn did not start")
         time.sleep(0.01)
     try:
-        yield f"http://127.0.0.1:{settings['port']}"
+        yield
     finally:
         server.should_exit = True
         thread.join(10)

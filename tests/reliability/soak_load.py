@@ -53,7 +53,7 @@ from streamkit._framing.sse import ServerSentEvent
 from streamkit._sinks import lines
 from streamkit._sinks.wsgi import wsgi
 from tests import httpclient as http
-from tests.servers import free_port, wsgi_server
+from tests.servers import free_port, in_thread, wsgi_server
 
 KINDS = ("full", "midway", "never", "hold", "reset")
 FULL_EVENTS = 20
@@ -146,21 +146,8 @@ def asgi_target(heartbeat: float = 0.05) -> Iterator[Target]:
         await app(scope, receive, send)
 
     port = free_port()
-    server = sk.server(hooked, port=port, log_level="error", lifespan="off")
-    thread = threading.Thread(target=server.run, name="uvicorn-soak", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.01)
-    try:
+    with in_thread(sk.server(hooked, port=port, log_level="error", lifespan="off")):
         yield Target("asgi (uvicorn)", f"http://127.0.0.1:{port}", sources, lambda: seen[0] if seen else None)
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        if thread.is_alive():
-            raise RuntimeError("uvicorn did not stop within 10 s")
 
 
 @contextlib.contextmanager
