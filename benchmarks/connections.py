@@ -89,6 +89,7 @@ async def run(kind: str, n: int, heartbeat: float) -> dict[str, float]:
             "cpu_us_per_beat": idle_cpu / heartbeats * 1e6 if heartbeats else float("nan"),
             "user_us_per_beat": idle_user / heartbeats * 1e6 if heartbeats else float("nan"),
             "idle_cpu_s": idle_cpu,
+            "heartbeats": heartbeats,
             "first_bytes_s": first_bytes,
             "client_close_s": closed - closing,
             "fds_back_s": fds_back,
@@ -123,7 +124,7 @@ def main() -> None:
             for kind in kinds:
                 r = asyncio.run(run(kind, n, heartbeat))
                 base = r if kind == "bare" else base
-                net = (r["idle_cpu_s"] - base["idle_cpu_s"]) / r["idle_cpu_s"] * r["cpu_us_per_beat"] if kind != "bare" else math.nan
+                net = (r["idle_cpu_s"] - base["idle_cpu_s"]) / r["heartbeats"] * 1e6 if kind != "bare" else math.nan
                 extra = f"  (+{r['kib_per_conn'] - base['kib_per_conn']:.1f} KiB vs bare)" if kind != "bare" else ""
                 print(
                     f"{n:>6} {kind:<14}{heartbeat:>5.0f}{r['kib_per_conn']:>10.1f}{r['cpu_us_per_beat']:>9.1f}{r['user_us_per_beat']:>6.1f}"
