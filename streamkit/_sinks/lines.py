@@ -108,8 +108,9 @@ class _Loop:
         self.lines.add(line)
         if period is not None:
             self.beating += 1
-            if _slack(period) < self._granule:
-                self._regranulate(_slack(period))
+            slack = _slack(period)
+            if slack < self._granule:
+                self._regranulate(slack)
             self._schedule(line, line.last_write + period)
             if self._wheel is None:
                 self._wheel = Pumps()
