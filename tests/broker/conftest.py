@@ -80,10 +80,15 @@ def redis_prefix(broker_kind: str) -> Iterator[str]:
         yield ""
         return
     require_redis()
-    import redis
-
     prefix = f"streamkit-test:{uuid.uuid4().hex}:"
     yield prefix
+    delete_keys(prefix)
+
+
+def delete_keys(prefix: str) -> None:
+    """Delete every Redis key a test made under ``prefix``."""
+    import redis
+
     client = redis.Redis.from_url(REDIS_URL)
     try:
         keys = list(client.scan_iter(match=prefix + "*", count=1000))

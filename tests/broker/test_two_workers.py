@@ -34,7 +34,7 @@ from examples.workers.app import fake_llm
 from tests import httpclient as http
 from tests.servers import free_port, wait_for
 
-from .conftest import REDIS_URL, require_redis
+from .conftest import REDIS_URL, delete_keys, require_redis
 
 ROOT = Path(__file__).resolve().parents[2]
 MAX_LEN = 60
@@ -58,8 +58,6 @@ class Workers:
 def workers() -> Iterator[Workers]:
     """Two uvicorn processes serving the recipe app on free ports; killed at the end."""
     require_redis()
-    import redis
-
     prefix = f"streamkit-test:workers:{uuid.uuid4().hex}:"
     env = {
         **os.environ,
@@ -100,13 +98,7 @@ def workers() -> Iterator[Workers]:
             if output:  # uvicorn logs warnings and errors only: shown with a failing test
                 print(f"-- worker output:\n{output}")
             log.close()
-        client = redis.Redis.from_url(REDIS_URL)
-        try:
-            keys = list(client.scan_iter(match=prefix + "*", count=1000))
-            if keys:
-                client.delete(*keys)
-        finally:
-            client.close()
+        delete_keys(prefix)
 
 
 def _listening(port: int) -> bool:
