@@ -13,13 +13,15 @@ import re
 import sys
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, Protocol
 
 import anyio
 
 import streamkit as sk
+from tests import httpclient as http
 
 RECIPES = Path(__file__).resolve().parents[2] / "docs" / "recipes.md"
 
@@ -118,3 +120,45 @@ class Rooms:
 
 def expected_body(room: str, after: int, count: int) -> bytes:
     return b"".join(f"id: {n}\ndata: {room} {n}\n\n".encode() for n in range(after + 1, after + count + 1))
+
+
+async def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    async with http.stream("GET", url, headers=headers) as response:
+        return response.status, response.headers, await response.read_all()
+
+
+class RecipeCase(Protocol):
+    room: str
+    way: str
+    factory_path: str
+
+
+@dataclass
+class Resumed:
+    """A recipe's stream fetched with ``Last-Event-ID: 4``, and its framework's home page."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    home_status: int
+    home: bytes
+
+    @classmethod
+    async def fetch(cls, url: str, path: str) -> Resumed:
+        status, headers, body = await get(url + path, {"Last-Event-ID": "4"})
+        home_status, _, home = await get(url + "/")
+        return cls(status, headers, body, home_status, home)
+
+    def check(self, case: RecipeCase, rooms: Rooms, paths: Paths, home: bytes) -> None:
+        """Protocol headers, the events after id 4, the source closed, the home page still served."""
+        assert self.status == 200
+        assert self.headers["content-type"] == "text/event-stream; charset=utf-8"
+        assert self.headers["cache-control"] == "no-cache"
+        assert self.headers["x-accel-buffering"] == "no"
+        assert "content-encoding" not in self.headers and "content-length" not in self.headers
+        assert self.body == expected_body(case.room, after=4, count=3)
+        assert rooms.calls == [(case.room, 4)], "the source did not get the room and Last-Event-ID"
+        assert rooms.all_closed()
+        # What docs/recipes.md says a mounted factory sees as request.path.
+        assert paths.seen == ([case.factory_path] if case.way == "mount" else [])
+        assert (self.home_status, self.home) == (200, home), "the framework's own route no longer answers"

@@ -14,7 +14,7 @@ import anyio
 import pytest
 
 from tests import httpclient as http
-from tests.frameworks.recipes import Paths, Rooms, expected_body, load_recipe
+from tests.frameworks.recipes import Paths, Resumed, Rooms, expected_body, load_recipe
 from tests.servers import uvicorn_server, wait_for
 
 
@@ -59,30 +59,14 @@ def case(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Cas
     return chosen
 
 
-async def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
-    async with http.stream("GET", url, headers=headers) as response:
-        return response.status, response.headers, await response.read_all()
-
-
 async def test_recipe_streams_events_with_protocol_headers_and_resumes(case: Case) -> None:
     rooms = Rooms(count=3, then="end")
     paths = Paths()
     with load_recipe(case.recipe, wrap={"events": paths}, ticks=rooms) as recipe:
         rooms.use_framing_of(recipe)
         with uvicorn_server(getattr(recipe, case.app), lifespan=case.lifespan) as url:
-            status, headers, body = await get(url + case.path, {"Last-Event-ID": "4"})
-            home_status, _, home = await get(url + "/")
-    assert status == 200
-    assert headers["content-type"] == "text/event-stream; charset=utf-8"
-    assert headers["cache-control"] == "no-cache"
-    assert headers["x-accel-buffering"] == "no"
-    assert "content-encoding" not in headers and "content-length" not in headers
-    assert body == expected_body(case.room, after=4, count=3)
-    assert rooms.calls == [(case.room, 4)], "the source did not get the room and Last-Event-ID"
-    assert rooms.all_closed()
-    # What docs/recipes.md says a mounted factory sees as request.path.
-    assert paths.seen == ([case.factory_path] if case.way == "mount" else [])
-    assert (home_status, home) == (200, case.home), "the framework's own route no longer answers"
+            resumed = await Resumed.fetch(url, case.path)
+    resumed.check(case, rooms, paths, home=case.home)
 
 
 async def test_client_leaving_closes_the_idle_source(case: Case) -> None:
