@@ -16,7 +16,6 @@ import argparse
 import asyncio
 import math
 import subprocess
-import sys
 import time
 
 import psutil

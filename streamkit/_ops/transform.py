@@ -19,7 +19,7 @@ import anyio
 from streamkit._core.closing import describe, opened
 from streamkit._core.fusion import SKIP, Kind, Stage
 from streamkit._core.mailbox import ConsumerGone, Mailbox
-from streamkit._core.stream import Step, Stream, as_stream, generator_step, sync_stage
+from streamkit._core.stream import Step, generator_step, sync_stage
 from streamkit._core.validate import check_callable, check_positive_int
 from streamkit._ops._pumped import running
 from streamkit._ops._util import is_async_callable

@@ -8,7 +8,7 @@ from typing import Any, TextIO
 
 import anyio
 
-from streamkit._core.closing import describe, opened
+from streamkit._core.closing import describe
 from streamkit._core.stream import as_stream
 from streamkit._core.validate import check_callable, check_positive_int
 from streamkit._ops._pumped import pumped

@@ -23,7 +23,7 @@ from tests.sinks.helpers import SSE
 
 pytest.importorskip("fastapi")
 
-from fastapi import BackgroundTasks, FastAPI, Request, Response  # noqa: E402
+from fastapi import BackgroundTasks, FastAPI, Request  # noqa: E402
 
 from streamkit._sinks.starlette import StreamResponse  # noqa: E402
 

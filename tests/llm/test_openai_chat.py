@@ -30,7 +30,6 @@ from tests.llm.wire import (
     openai_chat_tools,
     openai_client,
     openai_usage_chunk,
-    per_event,
     sse,
 )
 
