@@ -64,6 +64,11 @@ class Mailbox(Generic[T]):
         return bool(self._items)
 
     @property
+    def ready(self) -> bool:
+        """True if :meth:`get_nowait` has an item or the end to give (it will not raise WouldBlock)."""
+        return bool(self._items) or self._ended
+
+    @property
     def ended(self) -> bool:
         """True once no more items will be put (items already put may still be waiting)."""
         return self._ended
@@ -161,24 +166,21 @@ class Mailbox(Generic[T]):
             await self._readable.wait()
         self._poked = False
 
+    # The waits below come before get_nowait(), not in an ``except WouldBlock`` around it:
+    # an error raised while waiting (a timeout, Ctrl-C) must not carry WouldBlock as its context.
+
     async def get(self) -> T:
         """Take the next item, waiting for it; ``EndOfStream`` at the end."""
-        try:
-            return self.get_nowait()
-        except anyio.WouldBlock:
+        if not self.ready:
             await self.wait()
-            return self.get_nowait()
+        return self.get_nowait()
 
     def __aiter__(self) -> Mailbox[T]:
         return self
 
     async def __anext__(self) -> T:
-        try:
-            return self.get_nowait()
-        except anyio.WouldBlock:
+        if not self.ready:
             await self.wait()
-        except anyio.EndOfStream:
-            raise StopAsyncIteration from None
         try:
             return self.get_nowait()
         except anyio.EndOfStream:

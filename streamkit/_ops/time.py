@@ -306,6 +306,7 @@ def delay(seconds: float, *, max_buffer: int = 1024) -> Step[T, T]:
     async def delayed(source: AsyncIterable[Any]) -> AsyncIterator[Any]:
         stamped = _stamped(source, shift)
         async with pumped(stamped, max_buffer) as (box, pumps):
+            late: _Delayed | None = None
             try:
                 async for due, item in box:
                     if anyio.current_time() < due:
@@ -313,7 +314,10 @@ def delay(seconds: float, *, max_buffer: int = 1024) -> Step[T, T]:
                     if item is _NOTHING:  # the source's end, shifted like its items
                         return
                     yield item
-            except _Delayed as late:
+            except _Delayed as error:
+                late = error
+            if late is not None:
+                # Waited for outside the handler, so a cancellation meanwhile does not carry _Delayed.
                 if anyio.current_time() < late.due:
                     await anyio.sleep_until(late.due)
                 raise late.error from None

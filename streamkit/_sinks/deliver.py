@@ -140,9 +140,7 @@ async def deliver(
                     result.stopped = True
                     await _write_final(sink, final, delivery.deadline, result)
                     return result
-                try:
-                    frame = box.get_nowait()
-                except anyio.WouldBlock:
+                if not box.ready:
                     if await _heartbeat_work(line, sink, keepalive, result):
                         continue
                     # Idle: the heartbeat wheel may write a keep-alive itself meanwhile.
@@ -150,6 +148,8 @@ async def deliver(
                     await box.wait()
                     line.idle = False
                     continue
+                try:
+                    frame = box.get_nowait()
                 except anyio.EndOfStream:
                     break
                 except Exception as error:

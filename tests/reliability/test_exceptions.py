@@ -321,3 +321,56 @@ async def test_an_error_in_the_consumer_closes_the_run_and_stays_unchanged() -> 
                     raise_oops(item)
     assert "raise_oops" in frames_of(info.value)
     assert log.balanced("src") and log.balanced("other") and live_pumps() == 0
+
+
+# -- no internal exception in the chain -------------------------------------------------------------
+
+
+def chain_of(error: BaseException) -> list[BaseException]:
+    """``error`` and every exception it was raised from or while handling."""
+    seen: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and current not in seen:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
+
+
+@pytest.mark.parametrize("step", THROUGH.values(), ids=THROUGH.keys())
+async def test_a_timeout_while_waiting_carries_no_internal_exception(step: Callable[[], Any]) -> None:
+    # A consumer that times out (or is interrupted) while a pipeline waits for its next item sees
+    # the timeout, with no "during handling of WouldBlock" from streamkit's internals above it.
+    channel: sk.Channel[int] = sk.Channel()
+    with pytest.raises(TimeoutError) as info:
+        with anyio.fail_after(1000):
+            async with (channel | step()).open() as items:
+                async for _ in items:
+                    pass
+    internal = [type(e).__name__ for e in chain_of(info.value) if type(e).__module__.startswith(("streamkit", "anyio"))]
+    assert internal == [], f"the timeout was raised while handling {internal}"
+
+
+async def test_a_client_gone_while_idle_carries_no_internal_exception() -> None:
+    class Gone(Exception):
+        pass
+
+    class Sink:
+        writes = 0
+
+        async def write(self, data: bytes) -> None:
+            self.writes += 1
+            if self.writes > 1:  # the first frame goes through; the first keep-alive meets a closed socket
+                raise Gone
+
+    channel: sk.Channel[str] = sk.Channel()
+
+    async def feed() -> None:
+        await channel.send("hello")
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(feed)
+        with pytest.raises(Gone) as info:
+            await sk.deliver(channel | sk.to_sse(), Sink(), heartbeat=5)
+        channel.close()
+    internal = [type(e).__name__ for e in chain_of(info.value) if type(e).__module__.startswith(("streamkit", "anyio"))]
+    assert internal == [], f"the sink error was raised while handling {internal}"
