@@ -39,10 +39,19 @@ async def open_one(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWrite
     return reader, writer
 
 
-async def drain(reader: asyncio.StreamReader) -> None:
-    # Read heartbeats as a browser would, so no send buffer fills up.
-    while await reader.read(4096):
-        pass
+# What each server's keep-alive looks like on the wire, to count the heartbeats the client got.
+KEEPALIVES = {"floor": b"2\r\n:\n\r\n", "streamkit": b"2\r\n:\n\r\n", "sse-starlette": b": ping"}
+
+
+async def drain(reader: asyncio.StreamReader, keepalive: bytes | None, received: list[int]) -> None:
+    """Read as a browser would, so no send buffer fills up; count keep-alives into ``received``."""
+    carry = b""  # a keep-alive may be split between two reads
+    while chunk := await reader.read(4096):
+        if keepalive is not None:
+            data = carry + chunk
+            received[0] += data.count(keepalive)
+            # Neither marker overlaps itself, so a carried tail cannot be counted twice.
+            carry = data[1 - len(keepalive) :]
 
 
 async def run(kind: str, n: int, heartbeat: float) -> dict[str, float]:
@@ -61,13 +70,19 @@ async def run(kind: str, n: int, heartbeat: float) -> dict[str, float]:
         for first in range(0, n, BATCH):
             connections += await asyncio.gather(*(open_one(port) for _ in range(first, min(n, first + BATCH))))
         first_bytes = time.perf_counter() - started
-        readers = [asyncio.ensure_future(drain(reader)) for reader, _ in connections]
+        received = [0]
+        keepalive = KEEPALIVES.get(kind)
+        readers = [asyncio.ensure_future(drain(reader, keepalive, received)) for reader, _ in connections]
         await asyncio.sleep(2.0)
         rss = server.memory_info().rss
         window = IDLE_SECONDS[heartbeat]
         user0, system0 = server.cpu_times()[:2]
+        beats0 = received[0]
         await asyncio.sleep(window)
         user1, system1 = server.cpu_times()[:2]
+        # The heartbeats the clients got in the window, not window / period: a server may beat a
+        # little early or late, and with 15 s periods a 31 s window holds two or three beats.
+        heartbeats = received[0] - beats0
         idle_user, idle_system = user1 - user0, system1 - system0
         idle_cpu = idle_user + idle_system
         closing = time.perf_counter()
@@ -82,13 +97,13 @@ async def run(kind: str, n: int, heartbeat: float) -> dict[str, float]:
         while server.num_fds() > fds0 and time.perf_counter() < deadline:
             await asyncio.sleep(0.01)
         fds_back = time.perf_counter() - closed if server.num_fds() <= fds0 else float("inf")
-        heartbeats = n * (window // heartbeat) if kind != "bare" else 0
         return {
             "kib_per_conn": (rss - rss0) / n / 1024,
             "cpu_us_per_beat": idle_cpu / heartbeats * 1e6 if heartbeats else float("nan"),
             "user_us_per_beat": idle_user / heartbeats * 1e6 if heartbeats else float("nan"),
             "idle_cpu_s": idle_cpu,
             "heartbeats": heartbeats,
+            "beats_per_conn_period": heartbeats / n / (window / heartbeat),
             "first_bytes_s": first_bytes,
             "client_close_s": closed - closing,
             "fds_back_s": fds_back,
@@ -111,10 +126,11 @@ def main() -> None:
     kinds = ["bare", *(kind for kind in args.kinds.split(",") if kind != "bare")]
     print(
         "µs/beat: server CPU (user+system) per heartbeat; user: of which Python; net: less the bare server's\n"
-        "idle CPU in the same window (uvicorn's own idle cost, no heartbeats), i.e. what the heartbeats add"
+        "idle CPU in the same window (uvicorn's own idle cost, no heartbeats), i.e. what the heartbeats add;\n"
+        "beats/T: keep-alives the clients received per connection and heartbeat period (1.0: exactly on time)"
     )
     print(
-        f"{'N':>6} {'server':<14}{'hb s':>5}{'KiB/conn':>10}{'µs/beat':>9}{'user':>6}{'net':>6}{'idle CPU s':>11}"
+        f"{'N':>6} {'server':<14}{'hb s':>5}{'KiB/conn':>10}{'µs/beat':>9}{'user':>6}{'net':>6}{'beats/T':>8}{'idle CPU s':>11}"
         f"{'first bytes s':>14}{'client close s':>15}{'fds back s':>11}"
     )
     for n in args.sizes:
@@ -123,11 +139,11 @@ def main() -> None:
             for kind in kinds:
                 r = asyncio.run(run(kind, n, heartbeat))
                 base = r if kind == "bare" else base
-                net = (r["idle_cpu_s"] - base["idle_cpu_s"]) / r["heartbeats"] * 1e6 if kind != "bare" else math.nan
+                net = (r["idle_cpu_s"] - base["idle_cpu_s"]) / r["heartbeats"] * 1e6 if r["heartbeats"] else math.nan
                 extra = f"  (+{r['kib_per_conn'] - base['kib_per_conn']:.1f} KiB vs bare)" if kind != "bare" else ""
                 print(
                     f"{n:>6} {kind:<14}{heartbeat:>5.0f}{r['kib_per_conn']:>10.1f}{r['cpu_us_per_beat']:>9.1f}{r['user_us_per_beat']:>6.1f}"
-                    f"{net:>6.1f}{r['idle_cpu_s']:>11.3f}{r['first_bytes_s']:>14.2f}{r['client_close_s']:>15.2f}{r['fds_back_s']:>11.2f}{extra}",
+                    f"{net:>6.1f}{r['beats_per_conn_period']:>8.2f}{r['idle_cpu_s']:>11.3f}{r['first_bytes_s']:>14.2f}{r['client_close_s']:>15.2f}{r['fds_back_s']:>11.2f}{extra}",
                     flush=True,
                 )
 
