@@ -108,17 +108,21 @@ def asgi(
 
 
 class _Response:
-    """The sink side of one ASGI response."""
+    """The sink side of one ASGI response.
 
-    __slots__ = ("_send", "_direct", "status", "headers", "started", "gone")
+    ``write_nowait`` (see :class:`Sink`) is there only on servers that allow writing a
+    keep-alive straight to the connection (uvicorn: see transport.py); elsewhere it is None.
+    """
+
+    __slots__ = ("_send", "write_nowait", "status", "headers", "started", "gone")
 
     def __init__(self, send: Send) -> None:
         self._send = send
-        self._direct = direct_writer(send)
         self.status = 200
         self.headers: list[tuple[bytes, bytes]] = []
         self.started = False
         self.gone = False
+        self.write_nowait: Callable[[bytes], bool] | None = direct_writer(send, self)
 
     async def write(self, data: bytes) -> None:
         try:
@@ -130,13 +134,6 @@ class _Response:
             # ASGI 2.4 servers raise OSError from send() once the client has gone.
             self.gone = True
             raise
-
-    def write_nowait(self, data: bytes) -> bool:
-        """Write ``data`` at once, bypassing ``send()`` (keep-alives on uvicorn: see transport.py)."""
-        direct = self._direct
-        if direct is None or not self.started or self.gone or self.status in (204, 304):
-            return False
-        return direct(data, self.headers)
 
     async def finish(self) -> None:
         if self.gone:

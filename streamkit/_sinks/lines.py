@@ -30,14 +30,15 @@ class Line:
     """One live response: its mailbox (to wake its writer), heartbeat period and last write time.
 
     The writer marks itself ``idle`` while it waits for frames; only then may the wheel write
-    a keep-alive itself: through ``keepalive_nowait`` (a function that writes at once or
-    returns False) where the sink has one, else through ``keepalive`` (a function returning
+    a keep-alive itself: ``keepalive_nowait(keepalive_data)`` where the sink has a
+    ``write_nowait`` (it writes at once or returns False; the wheel counts those it wrote in
+    ``keepalives`` for the writer to report), else through ``keepalive`` (a function returning
     the write coroutine).
     """
 
     __slots__ = (
         "box", "period", "last_write", "due", "stopping", "closed", "now", "idle", "keepalive",
-        "keepalive_nowait", "beat_due", "suspended", "failed", "on_stop", "_loop",
+        "keepalive_nowait", "keepalive_data", "keepalives", "beat_due", "suspended", "failed", "on_stop", "_loop",
     )
 
     def __init__(self, box: Mailbox[Any], period: float | None, loop: _Loop) -> None:
@@ -52,7 +53,10 @@ class Line:
         self.closed = False
         self.idle = False
         self.keepalive: Callable[[], Coroutine[Any, Any, Any]] | None = None
-        self.keepalive_nowait: Callable[[], bool] | None = None
+        self.keepalive_nowait: Callable[[bytes], bool] | None = None
+        self.keepalive_data = b""
+        self.keepalives = 0
+        """Keep-alives the wheel wrote through ``keepalive_nowait`` and the writer has not counted yet."""
         self.beat_due = False
         """The writer must write a keep-alive (the wheel could not write it itself)."""
         self.suspended: Suspended | None = None
@@ -181,8 +185,9 @@ class _Loop:
         try:
             if line.idle:
                 nowait = line.keepalive_nowait
-                if nowait is not None and nowait():
+                if nowait is not None and nowait(line.keepalive_data):
                     line.last_write = now
+                    line.keepalives += 1
                     return
                 if self.steps and line.keepalive is not None:
                     suspended = step(line.keepalive())

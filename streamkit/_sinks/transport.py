@@ -15,21 +15,24 @@ direct write, and the keep-alive goes through ``send()`` as usual.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
-__all__ = ["direct_writer"]
+__all__ = ["StartedResponse", "direct_writer"]
 
 _CYCLES = {
     # uvicorn's per-request objects, whose bound ``send`` methods are the ASGI send callables.
     ("uvicorn.protocols.http.h11_impl", "RequestResponseCycle"): "h11",
     ("uvicorn.protocols.http.httptools_impl", "RequestResponseCycle"): "httptools",
 }
-_NEEDS = ("transport", "flow", "disconnected", "response_complete", "response_started", "scope")
+_NEEDS = ("transport", "response_started", "scope")
 
 
-def direct_writer(send: Callable[..., Any]) -> _ChunkWriter | None:
-    """A writer of whole chunks to the connection behind ``send``, or None if it cannot have one."""
+def direct_writer(send: Callable[..., Any], response: StartedResponse) -> _ChunkWriter | None:
+    """A writer of whole chunks to the connection behind ``send``, or None if it cannot have one.
+
+    ``response`` tells whether the response has started, and with what status and headers.
+    """
     cycle = getattr(send, "__self__", None)
     implementation = _CYCLES.get((type(cycle).__module__, type(cycle).__qualname__))
     if implementation is None or not all(hasattr(cycle, name) for name in _NEEDS):
@@ -38,50 +41,66 @@ def direct_writer(send: Callable[..., Any]) -> _ChunkWriter | None:
         return None
     if implementation == "httptools" and not hasattr(cycle, "chunked_encoding"):
         return None
-    return _ChunkWriter(cycle, implementation)
+    return _ChunkWriter(cycle, implementation, response)
+
+
+class StartedResponse(Protocol):
+    """What the writer reads of the ASGI response it writes for."""
+
+    started: bool
+    status: int
+    headers: list[tuple[bytes, bytes]]
 
 
 class _ChunkWriter:
-    """Writes data as one chunk of the response's chunked body, when that is safe right now."""
+    """Writes data as one chunk of the response's chunked body, when that is safe right now.
 
-    __slots__ = ("_cycle", "_implementation", "_chunked", "_data", "_chunk")
+    Called by the heartbeat wheel for thousands of idle connections per turn, so a call after
+    the first touches only this object and the transport: whether the body is chunked is
+    decided once, when the response has started.
+    """
 
-    def __init__(self, cycle: Any, implementation: str) -> None:
+    __slots__ = ("_cycle", "_transport", "_implementation", "_response", "_chunked", "_data", "_chunk")
+
+    def __init__(self, cycle: Any, implementation: str, response: StartedResponse) -> None:
         self._cycle = cycle
+        self._transport = cycle.transport
         self._implementation = implementation
+        self._response = response
         self._chunked: bool | None = None  # known once the response has started
         self._data = self._chunk = b""  # the last data framed: keep-alives are always the same
 
-    def __call__(self, data: bytes, headers: Sequence[tuple[bytes, bytes]]) -> bool:
-        """Write ``data`` as a chunk and return True, or return False having written nothing.
-
-        ``headers`` are the ones the response was started with.
-        """
-        cycle = self._cycle
-        if cycle.disconnected or cycle.response_complete or not cycle.response_started:
+    def __call__(self, data: bytes) -> bool:
+        """Write ``data`` as a chunk and return True, or return False having written nothing."""
+        if not self._chunked and (self._chunked is False or not self._decide()):
             return False
-        # Paused: bytes already wait for the client, so the connection is not idle, and
-        # back-pressure is the writer's business.
-        if cycle.flow.write_paused or cycle.transport.is_closing():
-            return False
-        chunked = self._chunked
-        if chunked is None:
-            chunked = self._chunked = self._is_chunked(headers)
-        if not chunked or not data:
+        transport = self._transport
+        # Closing: the client has gone, or the server is closing the connection. Bytes still
+        # waiting: the connection is not idle, and back-pressure is the writer's business. (The
+        # response cannot have ended: its line leaves the wheel before its last message.)
+        if transport.is_closing() or transport.get_write_buffer_size() or not data:
             return False
         if data is not self._data:
             self._data, self._chunk = data, b"%x\r\n%b\r\n" % (len(data), data)
-        cycle.transport.write(self._chunk)
+        transport.write(self._chunk)
         return True
 
-    def _is_chunked(self, headers: Sequence[tuple[bytes, bytes]]) -> bool:
-        cycle = self._cycle
+    def _decide(self) -> bool:
+        """Whether the body is chunked, decided for good once the response has started."""
+        if not (self._response.started and self._cycle.response_started):
+            return False  # not yet: ask again next time
+        self._chunked = self._is_chunked()
+        return self._chunked
+
+    def _is_chunked(self) -> bool:
+        cycle, response = self._cycle, self._response
+        if cycle.scope.get("method") == "HEAD" or response.status in (204, 304):
+            return False  # no body at all
         if self._implementation == "httptools":
             # Set by uvicorn when it started the response.
             return cycle.chunked_encoding is True
         # h11 frames a response of unknown length with chunks for an HTTP/1.1 peer (and
-        # with the connection's end for HTTP/1.0); a Content-Length or a HEAD request
-        # means no chunks.
-        if cycle.scope.get("method") == "HEAD" or cycle.conn.their_http_version != b"1.1":
+        # with the connection's end for HTTP/1.0); a Content-Length means no chunks.
+        if cycle.conn.their_http_version != b"1.1":
             return False
-        return not any(name.lower() in (b"content-length", b"transfer-encoding") for name, _ in headers)
+        return not any(name.lower() in (b"content-length", b"transfer-encoding") for name, _ in response.headers)

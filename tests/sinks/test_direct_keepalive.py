@@ -8,9 +8,11 @@ keep-alives must take the ASGI path instead.
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import time
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -31,8 +33,8 @@ def paths(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, int]]:
     direct_call = transport._ChunkWriter.__call__
     send_keepalive = deliver._write_keepalive
 
-    def counted_direct(self: Any, data: bytes, headers: Any) -> bool:
-        wrote = direct_call(self, data, headers)
+    def counted_direct(self: Any, data: bytes) -> bool:
+        wrote = direct_call(self, data)
         counts["direct"] += wrote
         return wrote
 
@@ -124,3 +126,45 @@ def test_a_content_length_set_by_the_app_means_no_chunks_in_the_body(server: str
     assert f"content-length: {length}".encode() in head and b"transfer-encoding" not in head
     assert body[:length] == FIRST_EVENT + b":\n" * KEEPALIVES
     assert paths["direct"] == 0 and paths["send"] >= KEEPALIVES
+
+
+def test_no_direct_keepalive_while_bytes_wait_for_the_client() -> None:
+    # Bytes still waiting in the transport mean the connection is not idle (and back-pressure is
+    # the writer's business): the direct path declines, on a real asyncio transport whose peer
+    # reads nothing, and writes again once the peer has taken everything.
+    class Response:
+        started = True
+        status = 200
+        headers = [(b"content-type", b"text/event-stream")]
+
+    async def main() -> list[bool]:
+        ours, peer = socket.socketpair()
+        with peer:
+            connection, _ = await asyncio.get_running_loop().connect_accepted_socket(asyncio.Protocol, ours)
+            # What the writer reads of uvicorn's h11 cycle, around a real transport.
+            cycle = SimpleNamespace(
+                transport=connection, response_started=True, scope={"method": "GET"}, conn=SimpleNamespace(their_http_version=b"1.1")
+            )
+            write = transport._ChunkWriter(cycle, "h11", Response())
+            wrote = [write(b":\n")]
+            assert peer.recv(100) == b"2\r\n:\n\r\n"
+            while not connection.get_write_buffer_size():  # fill the socket buffers: bytes wait
+                connection.write(b"x" * 65536)
+            waiting = connection.get_write_buffer_size()
+            wrote.append(write(b":\n"))
+            assert connection.get_write_buffer_size() == waiting, "a keep-alive was queued behind waiting bytes"
+            peer.setblocking(False)
+            for _ in range(1000):  # the peer reads everything
+                try:
+                    while peer.recv(1 << 20):
+                        pass
+                except BlockingIOError:
+                    pass
+                if not connection.get_write_buffer_size():
+                    break
+                await asyncio.sleep(0.005)
+            wrote.append(write(b":\n"))
+            connection.close()
+            return wrote
+
+    assert asyncio.run(main()) == [True, False, True]
