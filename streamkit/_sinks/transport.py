@@ -9,8 +9,8 @@ server's protocol -- so where the server is uvicorn and the response is chunked,
 wheel writes the chunk to the connection's transport directly.
 
 Anything unexpected (another server, a middleware wrapping ``send``, HTTP/1.0, a fixed
-``Content-Length``, a HEAD request, a connection gone or applying back-pressure) means no
-direct write, and the keep-alive goes through ``send()`` as usual.
+``Content-Length``, a HEAD request, a connection closing or with bytes still waiting for the
+client) means no direct write, and the keep-alive goes through ``send()`` as usual.
 """
 
 from __future__ import annotations
