@@ -5,6 +5,7 @@ from __future__ import annotations
 import abc
 import logging
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
 from functools import partial
 from types import TracebackType
 from typing import Any
@@ -123,17 +124,8 @@ class Broker(abc.ABC):
         check_topic(topic)
         source = as_stream(stream)
         self._check_open()
-        outcome: Entry = (CANCELLED, "its publishing task was cancelled")
-        try:
-            count = await self._append_all(topic, source)
-            outcome = (END, "")
-            return count
-        except Exception as error:
-            outcome = (FAILED, describe_error(error))
-            raise
-        finally:
-            if end:
-                await self._finish(topic, outcome, quiet=outcome[0] != END)
+        async with self._ending(topic, end, cancelled="its publishing task was cancelled"):
+            return await self._append_all(topic, source)
 
     def publishing(self, topic: str, *, end: bool = True) -> Step[Any, Message[Any]]:
         """A step that publishes each item and passes it on as a :class:`Message` with its id.
@@ -152,12 +144,23 @@ class Broker(abc.ABC):
 
     async def _publish_each(self, topic: str, source: Stream[Any], end: bool) -> AsyncIterator[Message[Any]]:
         self._check_open()
-        outcome: Entry = (CANCELLED, "its consumer stopped early")
-        try:
+        async with self._ending(topic, end, cancelled="its consumer stopped early"):
             async with opened(source) as items:
                 async for item in items:
                     ids = await self._append(topic, [(DATA, item)])
                     yield Message(ids[0], item)
+
+    @asynccontextmanager
+    async def _ending(self, topic: str, end: bool, *, cancelled: str) -> AsyncIterator[None]:
+        """Publishing to ``topic`` within: then, if ``end``, end it as the publishing went.
+
+        Finished: the end. An error: :class:`ProducerFailed` for the subscribers (and the error
+        goes on). Anything else (cancelled, closed early): :class:`ProducerCancelled`, with the
+        reason ``cancelled``.
+        """
+        outcome: Entry = (CANCELLED, cancelled)
+        try:
+            yield
             outcome = (END, "")
         except Exception as error:
             outcome = (FAILED, describe_error(error))
